@@ -1,0 +1,34 @@
+"""Architectures as data: the spec, the pure builder, geometry, the pinned baseline, the toy net.
+
+No Optuna and no data loading here. Public API:
+
+    from archs import BASELINE, build
+    model = build(BASELINE)  # the reference network, 10,066 parameters
+"""
+
+from archs.baseline import (
+    BASELINE,
+    BASELINE_LAYER_PARAMS,
+    BASELINE_PARAMS,
+    PINNED,
+    ReferenceNet,
+)
+from archs.build import build
+from archs.geometry import LayerGeometry, conv_flops, conv_params, layer_geometry
+from archs.spec import ArchSpec, SpecError, Transition
+
+__all__ = [
+    "BASELINE",
+    "BASELINE_LAYER_PARAMS",
+    "BASELINE_PARAMS",
+    "PINNED",
+    "ArchSpec",
+    "LayerGeometry",
+    "ReferenceNet",
+    "SpecError",
+    "Transition",
+    "build",
+    "conv_flops",
+    "conv_params",
+    "layer_geometry",
+]

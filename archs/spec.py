@@ -1,0 +1,232 @@
+"""The architecture spec: a small, frozen, JSON-serialisable description of a CNN.
+
+A spec is data, never code: `archs.build(spec)` turns it into a module, `to_dict`/`from_dict`
+store it, `summary` names it in one line. Validation happens on construction, so an `ArchSpec`
+that exists is one that builds.
+
+Layout of the network a spec describes:
+
+    block 1 (3x3 convs) -> transition 1 (max-pool [BN] [1x1 conv]) -> block 2 -> ... -> head
+
+Each 3x3 conv is followed by ReLU and BatchNorm (in the order `bn` says) and by dropout (where
+`dropout_at` says). The reference network puts BN after ReLU and dropout after every conv.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+BN_POSITIONS = ("after_relu", "before_relu", "none")
+DROPOUT_PLACES = ("every_conv", "block_end", "none")
+HEADS = ("gap_conv", "conv_gap", "conv_reduce")
+POOLS = ("max",)
+PADDINGS = (0, 1)  # 3x3 convs: 0 = valid (size shrinks by 2), 1 = same
+MAX_WIDTH = 4096  # a guard against typos, not a design limit
+
+
+class SpecError(ValueError):
+    """An invalid spec; `problems` holds one clear message per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("invalid spec: " + "; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What sits between two blocks: a max-pool, optional BN after it, optional 1x1 conv."""
+
+    pool: str = "max"
+    pool_bn: bool = True  # BatchNorm right after the pool, as the reference does
+    width: int = 0  # output channels of the 1x1 conv after the pool; 0 = no 1x1 conv
+
+    def problems(self, where: str) -> list[str]:
+        found = []
+        if self.pool not in POOLS:
+            found.append(f"{where}: unknown pool kind {self.pool!r} (known: {', '.join(POOLS)})")
+        if not _is_int(self.width) or self.width < 0 or self.width > MAX_WIDTH:
+            found.append(f"{where}: 1x1 width must be an integer in 0..{MAX_WIDTH}, got {self.width!r}")
+        if not isinstance(self.pool_bn, bool):
+            found.append(f"{where}: pool_bn must be true or false, got {self.pool_bn!r}")
+        return found
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A CNN for small images, as data. See the module docstring for the layout."""
+
+    blocks: tuple[tuple[int, ...], ...]  # output widths of the 3x3 convs, block by block
+    transitions: tuple[Transition, ...] = ()  # one fewer than blocks
+    padding: tuple[int, ...] = ()  # per block, 0 or 1; empty = 0 everywhere
+    bn: str = "after_relu"
+    dropout: float = 0.1  # drop probability
+    dropout_at: str = "every_conv"
+    head: str = "gap_conv"
+    bias: bool = True  # conv bias (every conv, the head included)
+    in_channels: int = 1
+    input_size: int = 28  # square inputs, pixels
+    classes: int = 10
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        try:
+            set_(self, "blocks", tuple(tuple(b) for b in self.blocks))
+            set_(self, "transitions", tuple(_as_transition(t) for t in self.transitions))
+            set_(self, "padding", tuple(self.padding) or (0,) * len(self.blocks))
+        except TypeError as error:  # e.g. blocks given as a number
+            raise SpecError([f"malformed spec: {error}"]) from None
+        # One network, one spec: settings that cannot change the network are normalised.
+        if self.dropout_at == "none" or self.dropout == 0:
+            set_(self, "dropout", 0.0)
+            set_(self, "dropout_at", "none")
+        if self.bn == "none":
+            set_(self, "transitions", tuple(replace_pool_bn(t) for t in self.transitions))
+        problems = self.problems()
+        if problems:
+            raise SpecError(problems)
+
+    def problems(self) -> list[str]:
+        """Every problem with this spec, one message each (empty when valid)."""
+        found = _choice_problems(self)
+        if not self.blocks:
+            found.append("blocks: at least one block of 3x3 convs is needed")
+        for index, block in enumerate(self.blocks, start=1):
+            if not block:
+                found.append(f"block {index}: a block needs at least one 3x3 conv")
+            for width in block:
+                if not _is_int(width) or not 0 < width <= MAX_WIDTH:
+                    found.append(f"block {index}: width must be an integer in 1..{MAX_WIDTH}, got {width!r}")
+        if len(self.transitions) != max(len(self.blocks) - 1, 0):
+            found.append(
+                f"transitions: {len(self.blocks)} blocks need {max(len(self.blocks) - 1, 0)}"
+                f" transitions, got {len(self.transitions)}"
+            )
+        for index, transition in enumerate(self.transitions, start=1):
+            found.extend(transition.problems(f"transition {index}"))
+        if len(self.padding) != len(self.blocks) or any(p not in PADDINGS for p in self.padding):
+            found.append(f"padding: one of {PADDINGS} per block, got {list(self.padding)}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
+            found.append(f"dropout: must be a number in [0, 1), got {self.dropout!r}")
+        elif not 0 <= self.dropout < 1:
+            found.append(f"dropout: must be in [0, 1), got {self.dropout}")
+        for name in ("in_channels", "input_size", "classes"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                found.append(f"{name}: must be a positive integer, got {value!r}")
+        if not found:
+            found.extend(_geometry_problems(self))
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only; `ArchSpec.from_dict(spec.to_dict()) == spec`."""
+        return {
+            "blocks": [list(b) for b in self.blocks],
+            "transitions": [dataclasses.asdict(t) for t in self.transitions],
+            "padding": list(self.padding),
+            "bn": self.bn,
+            "dropout": float(self.dropout),
+            "dropout_at": self.dropout_at,
+            "head": self.head,
+            "bias": self.bias,
+            "in_channels": self.in_channels,
+            "input_size": self.input_size,
+            "classes": self.classes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
+        if not isinstance(data, dict):
+            raise SpecError([f"a spec must be a JSON object, got {type(data).__name__}"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError([f"unknown field {name!r} (known: {', '.join(sorted(known))})" for name in unknown])
+        if "blocks" not in data:
+            raise SpecError(["blocks: missing"])
+        try:
+            return cls(**data)
+        except TypeError as error:  # e.g. blocks given as a number
+            raise SpecError([f"malformed spec: {error}"]) from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ArchSpec:
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise SpecError([f"not valid JSON: {error}"]) from None
+
+    @property
+    def summary(self) -> str:
+        """One line naming the network, e.g. `8-16-16|P|T8|16-32|GAP` for the baseline.
+
+        Settings equal to the reference's are left out; every other setting is shown, so two
+        different specs never share a summary.
+        """
+        parts = []
+        for index, block in enumerate(self.blocks):
+            same = "s" if self.padding[index] == 1 else ""
+            parts.append("-".join(str(w) for w in block) + same)
+            if index < len(self.transitions):
+                transition = self.transitions[index]
+                parts.append("P" if transition.pool_bn or self.bn == "none" else "Pn")
+                if transition.width:
+                    parts.append(f"T{transition.width}")
+        parts.append({"gap_conv": "GAP", "conv_gap": "C1-GAP", "conv_reduce": "CR"}[self.head])
+        flags = []
+        if self.bn != "after_relu":
+            flags.append({"before_relu": "bn:pre", "none": "bn:none"}[self.bn])
+        if self.dropout_at == "none":
+            flags.append("drop:0")
+        elif self.dropout != 0.1 or self.dropout_at != "every_conv":
+            where = "" if self.dropout_at == "every_conv" else "@end"
+            flags.append(f"drop:{self.dropout:g}{where}")
+        if not self.bias:
+            flags.append("nobias")
+        if (self.in_channels, self.input_size, self.classes) != (1, 28, 10):
+            flags.append(f"in:{self.in_channels}x{self.input_size} classes:{self.classes}")
+        return " ".join(["|".join(parts), *flags])
+
+
+def replace_pool_bn(transition: Transition) -> Transition:
+    return dataclasses.replace(transition, pool_bn=False)
+
+
+def _as_transition(value: Any) -> Any:
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {f.name for f in dataclasses.fields(Transition)})
+        if unknown:
+            raise SpecError([f"transition: unknown field {name!r}" for name in unknown])
+        return Transition(**value)
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _choice_problems(spec: ArchSpec) -> list[str]:
+    found = []
+    for name, allowed in (("bn", BN_POSITIONS), ("dropout_at", DROPOUT_PLACES), ("head", HEADS)):
+        value = getattr(spec, name)
+        if value not in allowed:
+            found.append(f"{name}: unknown kind {value!r} (known: {', '.join(allowed)})")
+    if not isinstance(spec.bias, bool):
+        found.append(f"bias: must be true or false, got {spec.bias!r}")
+    if any(not isinstance(t, Transition) for t in spec.transitions):
+        found.append("transitions: each must be a Transition or an object with its fields")
+    return found
+
+
+def _geometry_problems(spec: ArchSpec) -> list[str]:
+    from archs.geometry import layer_geometry  # geometry imports this module
+
+    for layer in layer_geometry(spec):
+        if layer.size < 1:
+            return [f"spatial size collapses to {layer.size} at {layer.name}, before the head"]
+    return []

@@ -1,0 +1,118 @@
+"""`python -m search.run`: run or resume a study (and confirm, replay or export its trials).
+
+A thin CLI over search.runner: parse, validate, call one library function, exit 0, 2 on bad
+input (one line, nothing written), 130 when interrupted (rerun the same command to resume).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from search.cli import Parser, main_guard, positive_int
+from search.errors import UsageError
+from search.study import RunOptions
+
+PROG = "python -m search.run"
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        description="Run or resume an architecture-search study stored in an Optuna storage.",
+        epilog="Examples: --list | --study cnn20k | --study baseline --seeds 1 2 3 4 5 |"
+        " --study cnn20k --workers 2 | --study cnn20k --confirm 3 | --study cnn20k --replay 7",
+    )
+    parser.add_argument("--study", help="study name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    parser.add_argument("--storage", help="Optuna storage URL, or journal:PATH (default: "
+                        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)")
+    parser.add_argument("--trials", type=positive_int, help="trial budget: finished trials in all")
+    parser.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+    parser.add_argument("--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)")
+    parser.add_argument("--download", action="store_true", help="fetch MNIST with torchvision first")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--epochs", type=positive_int, help="epochs per trial (<= the study's cap)")
+    parser.add_argument("--seed", type=int, help="study seed: sampler, pruner, training seeds")
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds for repeat and confirmation runs")
+    parser.add_argument("--train-limit", type=positive_int, help="train on the first N images only")
+    parser.add_argument("--val-size", type=int, help="validation images carved from training")
+    parser.add_argument("--threads", type=positive_int, help="torch threads in this process")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="worker processes on this machine sharing the storage")
+    parser.add_argument("--confirm", type=positive_int, metavar="K",
+                        help="retrain the top K trials on all training images, once per seed")
+    parser.add_argument("--replay", type=int, metavar="N", help="retrain trial N from its stored spec")
+    parser.add_argument("--export", nargs=2, metavar=("N", "DIR"),
+                        help="write trial N's spec, weights and a standalone module to DIR")
+    parser.add_argument("--plain", action="store_true", help="line-per-event output, no live view")
+    return parser
+
+
+def options_from(args) -> RunOptions:
+    return RunOptions(
+        storage=args.storage, trials=args.trials, timeout=args.timeout, data_root=args.data_root,
+        device=args.device, epochs=args.epochs, seed=args.seed,
+        seeds=tuple(args.seeds) if args.seeds else None, train_limit=args.train_limit,
+        val_size=args.val_size, threads=args.threads,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return main_guard(PROG, lambda: _main(args))
+
+
+def _main(args) -> int:
+    from search.console import make_console
+    from studies import STUDIES
+
+    if args.list:
+        width = max(len(name) for name in STUDIES)
+        for name, study in STUDIES.items():
+            print(f"{name:<{width}}  {study.description}")
+        return 0
+    if not args.study:
+        raise UsageError("--study NAME is required (see --list for the studies)")
+    if args.study not in STUDIES:
+        raise UsageError(f"unknown study {args.study!r}; known: {', '.join(STUDIES)} (see --list)")
+    study, options = STUDIES[args.study], options_from(args)
+    if options.threads:
+        import torch
+
+        torch.set_num_threads(options.threads)
+    if args.download:
+        from search.data import download
+
+        download(options.data_root)
+    if args.replay is not None or args.export is not None:
+        from search.confirm import export_trial, replay_trial
+
+        if args.export is not None:
+            return export_trial(study, options, _trial_number(args.export[0]), args.export[1])
+        with make_console(plain=args.plain) as console:
+            return replay_trial(study, options, args.replay, console.emit)
+    if args.workers > 1:
+        from search.workers import launch
+
+        return launch(study, options, args.workers, plain=args.plain, argv=sys.argv[1:])
+    from search.runner import run_study
+
+    with make_console(plain=args.plain) as console:
+        if args.confirm is not None:
+            from search.confirm import confirm
+
+            confirm(study, options, args.confirm, console.emit)
+            return 0
+        run_study(study, options, console.emit)
+    return 0
+
+
+def _trial_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--export N DIR: N must be a trial number, got {text!r}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""The study runner: create or resume a study in its storage and run trials up to the budget.
+
+The budget counts finished trials (COMPLETE + PRUNED); FAIL trials (errors, dead workers) do not
+use it up, so a failed trial is replaced. Workers on one machine take trials under a file lock,
+so many of them never overshoot the budget. Ctrl-C marks the running trial FAIL (Optuna does)
+and enqueues its parameters and seed again, so the same command resumes with that trial first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from search import data as mnist
+from search.errors import UsageError
+from search.objective import TrialContext, cnn_objective
+from search.storage import open_storage, resolve_url
+from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
+from search.train import resolve_device
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+POLL_SECONDS = 2.0  # waiting for other workers' running trials
+MAX_CONSECUTIVE_FAILURES = 5  # a study whose trials keep raising stops instead of looping
+
+
+def validate_options(study: StudyDef, options: RunOptions) -> None:
+    """Option values that make no sense for this study: UsageError, before anything is written."""
+    if isinstance(study, CnnStudy):
+        cap = study.limits.max_epochs
+        if options.epochs is not None and not 1 <= options.epochs <= cap:
+            raise UsageError(f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}")
+    for name in ("trials", "train_limit", "threads"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if options.timeout is not None and options.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout}")
+    if options.val_size is not None and not 0 <= options.val_size < mnist.TRAIN_COUNT:
+        raise UsageError(f"--val-size must be in 0..{mnist.TRAIN_COUNT - 1}, got {options.val_size}")
+    if options.seeds is not None and len(set(options.seeds)) != len(options.seeds):
+        raise UsageError(f"--seeds must be distinct, got {list(options.seeds)}")
+
+
+def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mnist.Data | None:
+    if not study.needs_data:
+        return None
+    arrays = mnist.load_mnist(options.data_root)
+    val_size = options.val_size if options.val_size is not None else study.val_size
+    return mnist.prepare(arrays, val_size, options.train_limit, device)
+
+
+def study_seed(study: StudyDef, options: RunOptions) -> int:
+    return options.seed if options.seed is not None else study.seed
+
+
+def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Study:
+    """The Optuna study NAME in `storage`; the sampler's seed moves on with each session."""
+    seed = study_seed(study, options)
+    existing = _existing_trial_count(storage, study.name)
+    created = optuna.create_study(
+        storage=storage,
+        study_name=study.name,
+        direction=study.direction,
+        sampler=study.make_sampler(derive_seed(seed, existing)),  # no replay of earlier draws
+        pruner=study.make_pruner(seed),
+        load_if_exists=True,
+    )
+    if "description" not in created.user_attrs:
+        created.set_user_attr("description", study.description)
+        created.set_user_attr("seed", seed)
+    return created
+
+
+def _existing_trial_count(storage, name: str) -> int:
+    try:
+        return len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    except KeyError:
+        return 0
+
+
+def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:
+    """Enqueue each parameter set that no active trial has yet; returns how many were added."""
+    have = [t.params for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)]
+    waiting = [t.system_attrs.get("fixed_params") for t in optuna_study.get_trials(
+        deepcopy=False, states=(TrialState.WAITING,))]
+    added = 0
+    for params in wanted:
+        if params not in have and params not in waiting:
+            optuna_study.enqueue_trial(params)
+            added += 1
+    return added
+
+
+class BudgetGate:
+    """Cross-process lock around "is there budget left? then take a trial" on one machine."""
+
+    def __init__(self, url: str, name: str):
+        digest = hashlib.sha1(f"{url}\n{name}".encode()).hexdigest()[:16]
+        self.path = Path("runs") / "locks" / f"{digest}.lock"
+        self._file = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w")  # noqa: SIM115 - held across calls on purpose
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class RunSummary:
+    study: str
+    storage: str
+    budget: int
+    counts: dict[str, int] = field(default_factory=dict)
+    stopped_by: str = "budget"  # budget | timeout | failures
+
+
+def counts(optuna_study: optuna.Study) -> dict[str, int]:
+    found = {state.name: 0 for state in TrialState}
+    for trial in optuna_study.get_trials(deepcopy=False):
+        found[trial.state.name] += 1
+    return found
+
+
+def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
+    """Run or resume `study` until its budget is used (or the timeout passes)."""
+    validate_options(study, options)
+    device = resolve_device(options.device)
+    data = load_data(study, options, device)  # before the storage: bad data writes nothing
+    url = resolve_url(options.storage)
+    optuna_study = create_or_load(study, options, open_storage(url))
+    enqueue_missing(optuna_study, study.enqueued(options))
+    budget = study.budget(options)
+    context = TrialContext(data, device, options, study_seed(study, options), emit)
+    objective = make_objective(study, context)
+    summary = RunSummary(study.name, url, budget)
+    emit({"type": "study", "study": study.name, "storage": url, "budget": budget,
+          "counts": counts(optuna_study), "device": str(device)})
+    summary.stopped_by = _loop(optuna_study, objective, budget, options, BudgetGate(url, study.name))
+    summary.counts = counts(optuna_study)
+    emit({"type": "done", "study": study.name, "counts": summary.counts, "budget": budget,
+          "stopped_by": summary.stopped_by})
+    return summary
+
+
+def make_objective(study: StudyDef, context: TrialContext):
+    if isinstance(study, CnnStudy):
+        return cnn_objective(study, context)
+    if isinstance(study, ToyStudy):
+        from search.toy_objective import toy_objective
+
+        return toy_objective(study, context)
+    raise UsageError(f"study {study.name}: unknown kind {type(study).__name__}")
+
+
+def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate) -> str:
+    deadline = time.monotonic() + options.timeout if options.timeout else None
+    failures_in_a_row = 0
+    while True:
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        gate.acquire()
+        try:
+            taken = len(optuna_study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,)))
+            running = len(optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        except BaseException:
+            gate.release()
+            raise
+        if taken >= budget:
+            gate.release()
+            if running == 0:
+                return "budget"
+            optuna.storages.fail_stale_trials(optuna_study)  # a dead worker's trial: FAIL + retry
+            time.sleep(POLL_SECONDS)
+            continue
+        state = _one_trial(optuna_study, objective, gate)
+        failures_in_a_row = failures_in_a_row + 1 if state == TrialState.FAIL else 0
+        if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+            return "failures"
+
+
+def _one_trial(optuna_study, objective, gate: BudgetGate) -> TrialState:
+    """Run one trial; the gate opens as soon as the trial exists (RUNNING) in the storage."""
+    started: list[int] = []
+
+    def gated(trial: optuna.trial.Trial) -> float:
+        started.append(trial.number)
+        gate.release()
+        return objective(trial)
+
+    try:
+        optuna_study.optimize(gated, n_trials=1, catch=(Exception,), gc_after_trial=False)
+    except KeyboardInterrupt:
+        if started:
+            requeue(optuna_study, started[0])
+        raise
+    finally:
+        gate.release()
+    if not started:
+        return TrialState.FAIL
+    return trial_by_number(optuna_study, started[0]).state
+
+
+def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
+    for trial in optuna_study.get_trials(deepcopy=False):
+        if trial.number == number:
+            return trial
+    raise UsageError(f"study {optuna_study.study_name} has no trial {number}")
+
+
+def requeue(optuna_study: optuna.Study, number: int) -> None:
+    """Enqueue an interrupted trial again: same params, same seed, marked as its retry."""
+    trial = trial_by_number(optuna_study, number)
+    attrs = {"retry_of": number}
+    if "seed" in trial.user_attrs:
+        attrs["seed"] = trial.user_attrs["seed"]
+    optuna_study.enqueue_trial(trial.params, user_attrs=attrs)

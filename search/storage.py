@@ -1,0 +1,73 @@
+"""Optuna storages from a URL: the embedded SQLite default, any RDB URL, or a journal file.
+
+RDB storages (SQLite, PostgreSQL, MySQL) get heartbeats: a trial whose worker died (SIGKILL,
+machine loss) is marked FAIL once its heartbeat is older than the grace period, and retried once.
+`journal:PATH` opens Optuna's journal file storage (no heartbeats there).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import optuna
+
+from search.errors import UsageError
+
+DEFAULT_STORAGE = "sqlite:///runs/optuna.sqlite3"
+HEARTBEAT_SECONDS = 10  # a running trial writes a heartbeat this often
+GRACE_SECONDS = 30  # a trial silent this long is stale: FAIL, then retried once
+JOURNAL_PREFIX = "journal:"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get("SEARCH_STORAGE") or DEFAULT_STORAGE
+
+
+def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.storages.BaseStorage:
+    """Connect (creating tables or the SQLite file's folder); UsageError when unreachable."""
+    url = resolve_url(url)
+    if url.startswith(JOURNAL_PREFIX):
+        path = Path(url[len(JOURNAL_PREFIX) :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = optuna.storages.journal.JournalFileBackend(str(path))
+        return optuna.storages.JournalStorage(backend)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    if heartbeat:
+        extra = {
+            "heartbeat_interval": HEARTBEAT_SECONDS,
+            "grace_period": GRACE_SECONDS,
+            "heartbeat_stale_trial_callback": _retry_once(),
+        }
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    try:
+        with warnings.catch_warnings():  # heartbeats are marked experimental since v2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine, **extra)
+    except Exception as error:  # sqlalchemy errors: bad URL, refused connection, bad auth
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(
+            f"storage {url!r} is unreachable or invalid ({first}); check the URL, that the server"
+            " runs, and that the driver is installed (PostgreSQL: pip install '.[postgres]')"
+        ) from None
+
+
+def _retry_once():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+
+def check_reachable(url: str | None) -> None:
+    """Fail early (UsageError) for a storage that will not open; creates nothing for SQLite."""
+    url = resolve_url(url)
+    if url.startswith(JOURNAL_PREFIX) or url.startswith("sqlite"):
+        return
+    open_storage(url, heartbeat=False)
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]

@@ -1,0 +1,101 @@
+"""Study definitions: the frozen data a file under studies/ declares, and what a run may change.
+
+`CnnStudy` searches (or repeats) CNNs: its `sample(trial) -> Proposal` is the only place that
+calls `trial.suggest_*`. `ToyStudy` drives the Part-A toy network. Both name their sampler and
+pruner (seeded), trial budget and direction; the runner in search.runner does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from archs import ArchSpec
+from search.limits import Limits
+from search.recipe import Recipe
+
+CONFIRM_SUFFIX = ".confirm"  # the companion study holding confirmation runs of study NAME
+
+
+@dataclass(frozen=True)
+class Proposal:
+    spec: ArchSpec
+    recipe: Recipe
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What one invocation of the runner may change; None keeps the study's own setting."""
+
+    storage: str | None = None
+    trials: int | None = None  # total trial budget (complete + pruned trials)
+    timeout: float | None = None  # seconds; no new trial starts after it
+    data_root: str | None = None
+    device: str = "auto"
+    epochs: int | None = None  # <= the study's cap
+    seed: int | None = None  # study seed: sampler, pruner and per-trial training seeds
+    seeds: tuple[int, ...] | None = None  # repeat/confirmation seeds
+    train_limit: int | None = None  # first N training images only (quick looks, tests)
+    val_size: int | None = None
+    threads: int | None = None  # torch intra-op threads in this process
+
+
+def derive_seed(study_seed: int, trial_number: int) -> int:
+    """A trial's training seed from the study seed and its number: same for any worker."""
+    return (study_seed * 1_000_003 + trial_number) % 2**31
+
+
+@dataclass(frozen=True)
+class StudyDef:
+    name: str
+    description: str
+    direction: str  # maximize | minimize
+    n_trials: int  # trial budget: complete + pruned trials
+    seed: int
+    make_sampler: Callable[[int], optuna.samplers.BaseSampler]
+    make_pruner: Callable[[int], optuna.pruners.BasePruner] = lambda seed: optuna.pruners.NopPruner()
+    needs_data: bool = True
+
+    def enqueued(self, options: RunOptions) -> list[dict[str, Any]]:
+        """Parameter sets to run before sampling (warm starts, one per seed, ...)."""
+        return []
+
+    def budget(self, options: RunOptions) -> int:
+        return options.trials if options.trials is not None else self.n_trials
+
+
+@dataclass(frozen=True)
+class CnnStudy(StudyDef):
+    sample: Callable[[optuna.trial.BaseTrial], Proposal] = None  # type: ignore[assignment]
+    limits: Limits = field(default_factory=Limits)
+    seeds: tuple[int, ...] = (1, 2, 3)  # confirmation seeds (or repeat seeds)
+    val_size: int = 10_000  # validation split carved from training; 0 = train on all
+    value: str = "best_val_acc"  # best_val_acc | final_test_acc (repeat studies: no selection)
+    repeat_seeds: bool = False  # one trial per seed, seed as the trial's "seed" param
+    warm_start: tuple[dict[str, Any], ...] = ()  # params enqueued first
+    confirm_top: int = 0  # confirm this many winners when the trial budget ends
+
+    def run_seeds(self, options: RunOptions) -> tuple[int, ...]:
+        return tuple(options.seeds) if options.seeds else self.seeds
+
+    def enqueued(self, options: RunOptions) -> list[dict[str, Any]]:
+        if self.repeat_seeds:
+            return [{"seed": seed} for seed in self.run_seeds(options)]
+        return list(self.warm_start)
+
+    def budget(self, options: RunOptions) -> int:
+        if self.repeat_seeds:
+            return len(self.run_seeds(options))
+        return super().budget(options)
+
+
+@dataclass(frozen=True)
+class ToyStudy(StudyDef):
+    """The Part-A toy network: gradient descent at each learning rate of a grid."""
+
+    learning_rates: tuple[float, ...] = ()
+    steps: int = 100
+    needs_data: bool = False

@@ -1,0 +1,10 @@
+"""The studies, one file each, registered in a plain dict: adding a study is adding a file here.
+
+    from studies import STUDIES
+    STUDIES["cnn20k"].description
+"""
+
+from search.study import StudyDef
+from studies import baseline
+
+STUDIES: dict[str, StudyDef] = {study.name: study for study in (baseline.STUDY,)}
