@@ -21,8 +21,12 @@ def keep_mask(like: torch.Tensor, p: float, generator: torch.Generator | None = 
     """A boolean keep-mask shaped and strided like `like`, each element kept with prob 1 - p."""
     count = like.numel()
     words = torch.randint(
-        -(2**63), 2**63 - 1, ((count + LANES - 1) // LANES,), dtype=torch.int64,
-        device=like.device, generator=generator,
+        -(2**63),
+        2**63 - 1,
+        ((count + LANES - 1) // LANES,),
+        dtype=torch.int64,
+        device=like.device,
+        generator=generator,
     )
     lanes = words.view(torch.int16)[:count]
     threshold = -(LANE_LEVELS // 2) + round(p * LANE_LEVELS)  # lanes are uniform on int16

@@ -48,7 +48,9 @@ class Transition:
         if self.pool not in POOLS:
             found.append(f"{where}: unknown pool kind {self.pool!r} (known: {', '.join(POOLS)})")
         if not _is_int(self.width) or self.width < 0 or self.width > MAX_WIDTH:
-            found.append(f"{where}: 1x1 width must be an integer in 0..{MAX_WIDTH}, got {self.width!r}")
+            found.append(
+                f"{where}: 1x1 width must be an integer in 0..{MAX_WIDTH}, got {self.width!r}"
+            )
         if not isinstance(self.pool_bn, bool):
             found.append(f"{where}: pool_bn must be true or false, got {self.pool_bn!r}")
         return found
@@ -98,7 +100,9 @@ class ArchSpec:
                 found.append(f"block {index}: a block needs at least one 3x3 conv")
             for width in block:
                 if not _is_int(width) or not 0 < width <= MAX_WIDTH:
-                    found.append(f"block {index}: width must be an integer in 1..{MAX_WIDTH}, got {width!r}")
+                    found.append(
+                        f"block {index}: width must be an integer in 1..{MAX_WIDTH}, got {width!r}"
+                    )
         if len(self.transitions) != max(len(self.blocks) - 1, 0):
             found.append(
                 f"transitions: {len(self.blocks)} blocks need {max(len(self.blocks) - 1, 0)}"
@@ -143,7 +147,9 @@ class ArchSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SpecError([f"unknown field {name!r} (known: {', '.join(sorted(known))})" for name in unknown])
+            raise SpecError(
+                [f"unknown field {name!r} (known: {', '.join(sorted(known))})" for name in unknown]
+            )
         if "blocks" not in data:
             raise SpecError(["blocks: missing"])
         try:

@@ -125,7 +125,8 @@ def download(data_root: str | os.PathLike | None = None) -> Path:
     try:
         from torchvision.datasets import MNIST  # noqa: PLC0415 - optional, heavy, may not import
     except Exception as error:  # CUDA wheels fail to import against CPU torch
-        raise DataError(f"--download needs a working torchvision ({error}); install `.[download]`")
+        message = f"--download needs a working torchvision ({error}); install `.[download]`"
+        raise DataError(message) from None
     for train in (True, False):
         MNIST(str(root), train=train, download=True)
     return root
@@ -135,7 +136,8 @@ def _read_idx(path: Path, magic: int, count: int) -> torch.Tensor:
     try:
         payload = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise DataError(f"{path}: cannot read ({error}); the file is corrupt, fetch it again")
+        message = f"{path}: cannot read ({error}); the file is corrupt, fetch it again"
+        raise DataError(message) from None
     dims = 3 if magic == IMAGES_MAGIC else 1
     header = 4 + 4 * dims
     if len(payload) < header:
@@ -176,8 +178,12 @@ def prepare(
     split; the rest train. `train_limit` keeps only the first N training images (quick runs).
     """
     if not 0 <= val_size < len(arrays.train_labels):
-        raise UsageError(f"validation size must be in 0..{len(arrays.train_labels) - 1}, got {val_size}")
-    order = torch.randperm(len(arrays.train_labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
+        raise UsageError(
+            f"validation size must be in 0..{len(arrays.train_labels) - 1}, got {val_size}"
+        )
+    order = torch.randperm(
+        len(arrays.train_labels), generator=torch.Generator().manual_seed(SPLIT_SEED)
+    )
     val_index, train_index = order[:val_size], order[val_size:]
     if val_size == 0:
         train_index = torch.arange(len(arrays.train_labels))  # all 60,000, in file order

@@ -66,7 +66,9 @@ def no_fc_rule(model: nn.Module, profile: Profile) -> Verdict:
     operators = [op for op in FC_OPERATORS if profile.flops_by_operator.get(op)]
     found = [f"module {name}" for name in modules] + [f"operator {op}" for op in operators]
     if found:
-        return Verdict("no_fc", False, "fully connected layer: " + ", ".join(found), float(len(found)))
+        return Verdict(
+            "no_fc", False, "fully connected layer: " + ", ".join(found), float(len(found))
+        )
     return Verdict("no_fc", True, "no fully connected layer", 0.0)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 import torch
@@ -24,6 +25,7 @@ from search.study import CnnStudy, RunOptions, derive_seed
 from search.train import EpochRecord, seeded_build, train
 
 Emit = Callable[[dict], None]
+WEIGHTS_DIR = Path("runs") / "weights"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ def trial_seed(trial: optuna.trial.Trial, study_seed: int) -> int:
 
 
 def end(trial: optuna.trial.Trial, kind: str, reason: str) -> None:
-    trial.set_user_attr("end_kind", kind)  # complete | limit | invalid | pruner | diverged | failed
+    trial.set_user_attr(
+        "end_kind", kind
+    )  # complete | limit | invalid | pruner | diverged | failed
     trial.set_user_attr("end_reason", reason)
 
 
@@ -112,27 +116,44 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
     data = context.data
     trial.set_user_attr("train_images", len(data.train))
     trial.set_user_attr("val_images", len(data.val) if data.val is not None else 0)
-    columns: dict[str, list] = {"val_acc": [], "test_acc": [], "train_loss": [], "epoch_seconds": []}
+    columns: dict[str, list] = {
+        "val_acc": [],
+        "test_acc": [],
+        "train_loss": [],
+        "epoch_seconds": [],
+    }
     pruned_at: list[int] = []
 
     def on_epoch(record: EpochRecord) -> bool:
         for name, values in columns.items():
-            values.append(round(getattr(record, name), 6) if getattr(record, name) is not None else None)
+            values.append(
+                round(getattr(record, name), 6) if getattr(record, name) is not None else None
+            )
             trial.set_user_attr(name, values)
-        context.emit({"type": "epoch", "trial": trial.number, "epochs": recipe.epochs, **vars(record)})
+        context.emit(
+            {"type": "epoch", "trial": trial.number, "epochs": recipe.epochs, **vars(record)}
+        )
         if record.val_acc is None:
             return False
-        trial.report(record.val_acc, record.epoch)  # validation only: test never reaches the pruner
+        score = study.score(record.val_acc, trial.user_attrs["params"])
+        trial.report(score, record.epoch)  # validation only: test never reaches the pruner
         if trial.should_prune():
             pruned_at.append(record.epoch)
             return True
         return False
 
     def on_progress(epoch: int, batch: int, batches: int, images_per_second: float) -> None:
-        context.emit({
-            "type": "progress", "trial": trial.number, "epoch": epoch, "epochs": recipe.epochs,
-            "batch": batch, "batches": batches, "images_per_second": images_per_second,
-        })
+        context.emit(
+            {
+                "type": "progress",
+                "trial": trial.number,
+                "epoch": epoch,
+                "epochs": recipe.epochs,
+                "batch": batch,
+                "batches": batches,
+                "images_per_second": images_per_second,
+            }
+        )
 
     history = train(model, data, recipe, context.device, on_epoch, on_progress)
     steps_per_epoch = -(-len(data.train) // recipe.batch_size)
@@ -146,17 +167,32 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
         end(trial, "pruner", f"pruned by {pruner} at epoch {pruned_at[0]}")
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(f"pruned by {pruner} at epoch {pruned_at[0]}")
-    value = _value(study, columns)
+    value = _value(study, columns, trial.user_attrs["params"])
     _store_best(trial, columns)
+    trial.set_user_attr(
+        "weights_path", str(save_weights(model, trial.study.study_name, trial.number))
+    )
     end(trial, "complete", "complete")
     _emit_end(context, trial, "COMPLETE", started, value)
     return value
 
 
-def _value(study: CnnStudy, columns: dict[str, list]) -> float:
+def save_weights(model, study_name: str, number: int) -> Path:
+    """The final-epoch weights (no checkpoint picking) under runs/weights/<study>/."""
+    path = WEIGHTS_DIR / study_name / f"trial{number}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        name: tensor.detach().to("cpu", memory_format=torch.contiguous_format)
+        for name, tensor in model.state_dict().items()
+    }
+    torch.save(state, path)
+    return path
+
+
+def _value(study: CnnStudy, columns: dict[str, list], params: int) -> float:
     if study.value == "final_test_acc":  # repeat studies select nothing: report what happened
         return columns["test_acc"][-1]
-    return max(columns["val_acc"])
+    return study.score(max(columns["val_acc"]), params)
 
 
 def _store_best(trial: optuna.trial.Trial, columns: dict[str, list]) -> None:
@@ -169,19 +205,33 @@ def _store_best(trial: optuna.trial.Trial, columns: dict[str, list]) -> None:
 
 def _start_event(trial, summary, measured, epochs, failed) -> dict:
     return {
-        "type": "trial_start", "trial": trial.number, "summary": summary,
-        "params": measured.params, "flops": measured.flops, "epochs": epochs,
+        "type": "trial_start",
+        "trial": trial.number,
+        "summary": summary,
+        "params": measured.params,
+        "flops": measured.flops,
+        "epochs": epochs,
         "over_budget": [v.reason for v in failed],
     }
 
 
 def _emit_end(context: TrialContext, trial, state: str, started: float, value=None) -> None:
     attrs = trial.user_attrs
-    context.emit({
-        "type": "trial_end", "trial": trial.number, "state": state, "value": value,
-        "end_kind": attrs.get("end_kind"), "end_reason": attrs.get("end_reason"),
-        "summary": attrs.get("summary"), "params": attrs.get("params"),
-        "flops": attrs.get("flops"), "epochs_run": len(attrs.get("val_acc", [])),
-        "best_val_acc": max((v for v in attrs.get("val_acc", []) if v is not None), default=None),
-        "seconds": time.perf_counter() - started,
-    })
+    context.emit(
+        {
+            "type": "trial_end",
+            "trial": trial.number,
+            "state": state,
+            "value": value,
+            "end_kind": attrs.get("end_kind"),
+            "end_reason": attrs.get("end_reason"),
+            "summary": attrs.get("summary"),
+            "params": attrs.get("params"),
+            "flops": attrs.get("flops"),
+            "epochs_run": len(attrs.get("val_acc", [])),
+            "best_val_acc": max(
+                (v for v in attrs.get("val_acc", []) if v is not None), default=None
+            ),
+            "seconds": time.perf_counter() - started,
+        }
+    )

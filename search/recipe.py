@@ -51,7 +51,9 @@ class Recipe:
             ("precision", PRECISIONS),
         ):
             if getattr(self, name) not in allowed:
-                found.append(f"{name} {getattr(self, name)!r} unknown (known: {', '.join(allowed)})")
+                found.append(
+                    f"{name} {getattr(self, name)!r} unknown (known: {', '.join(allowed)})"
+                )
         if not isinstance(self.epochs, int) or self.epochs < 1:
             found.append(f"epochs must be a positive integer, got {self.epochs!r}")
         elif self.epochs > MAX_EPOCHS:

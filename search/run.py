@@ -24,36 +24,74 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--study", help="study name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
-    parser.add_argument("--storage", help="Optuna storage URL, or journal:PATH (default: "
-                        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)")
+    parser.add_argument(
+        "--storage",
+        help="Optuna storage URL, or journal:PATH (default: "
+        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
+    )
     parser.add_argument("--trials", type=positive_int, help="trial budget: finished trials in all")
     parser.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
-    parser.add_argument("--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)")
-    parser.add_argument("--download", action="store_true", help="fetch MNIST with torchvision first")
+    parser.add_argument(
+        "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
+    )
+    parser.add_argument(
+        "--download", action="store_true", help="fetch MNIST with torchvision first"
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--epochs", type=positive_int, help="epochs per trial (<= the study's cap)")
+    parser.add_argument(
+        "--epochs", type=positive_int, help="epochs per trial (<= the study's cap)"
+    )
     parser.add_argument("--seed", type=int, help="study seed: sampler, pruner, training seeds")
-    parser.add_argument("--seeds", type=int, nargs="+", help="seeds for repeat and confirmation runs")
-    parser.add_argument("--train-limit", type=positive_int, help="train on the first N images only")
-    parser.add_argument("--val-size", type=int, help="validation images carved from training")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", help="seeds for repeat and confirmation runs"
+    )
+    parser.add_argument(
+        "--train-limit", type=positive_int, help="train on the first N images only"
+    )
+    parser.add_argument(
+        "--val-size",
+        type=int,
+        help="validation images carved from training (search studies; default 10000)",
+    )
     parser.add_argument("--threads", type=positive_int, help="torch threads in this process")
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="worker processes on this machine sharing the storage")
-    parser.add_argument("--confirm", type=positive_int, metavar="K",
-                        help="retrain the top K trials on all training images, once per seed")
-    parser.add_argument("--replay", type=int, metavar="N", help="retrain trial N from its stored spec")
-    parser.add_argument("--export", nargs=2, metavar=("N", "DIR"),
-                        help="write trial N's spec, weights and a standalone module to DIR")
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes on this machine sharing the storage",
+    )
+    parser.add_argument(
+        "--confirm",
+        type=positive_int,
+        metavar="K",
+        help="retrain the top K trials on all training images, once per seed",
+    )
+    parser.add_argument(
+        "--replay", type=int, metavar="N", help="retrain trial N from its stored spec"
+    )
+    parser.add_argument(
+        "--export",
+        nargs=2,
+        metavar=("N", "DIR"),
+        help="write trial N's spec, weights and a standalone module to DIR",
+    )
     parser.add_argument("--plain", action="store_true", help="line-per-event output, no live view")
     return parser
 
 
 def options_from(args) -> RunOptions:
     return RunOptions(
-        storage=args.storage, trials=args.trials, timeout=args.timeout, data_root=args.data_root,
-        device=args.device, epochs=args.epochs, seed=args.seed,
-        seeds=tuple(args.seeds) if args.seeds else None, train_limit=args.train_limit,
-        val_size=args.val_size, threads=args.threads,
+        storage=args.storage,
+        trials=args.trials,
+        timeout=args.timeout,
+        data_root=args.data_root,
+        device=args.device,
+        epochs=args.epochs,
+        seed=args.seed,
+        seeds=tuple(args.seeds) if args.seeds else None,
+        train_limit=args.train_limit,
+        val_size=args.val_size,
+        threads=args.threads,
     )
 
 
@@ -94,16 +132,18 @@ def _main(args) -> int:
     if args.workers > 1:
         from search.workers import launch
 
-        return launch(study, options, args.workers, plain=args.plain, argv=sys.argv[1:])
+        return launch(study, options, args.workers, plain=args.plain, confirm=args.confirm)
+    from search.confirm import confirm
     from search.runner import run_study
 
     with make_console(plain=args.plain) as console:
         if args.confirm is not None:
-            from search.confirm import confirm
-
             confirm(study, options, args.confirm, console.emit)
             return 0
-        run_study(study, options, console.emit)
+        summary = run_study(study, options, console.emit)
+        top = getattr(study, "confirm_top", 0)
+        if top and summary.stopped_by == "budget":  # the search is over: confirm its winners
+            confirm(study, options, top, console.emit)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,9 @@ def validate_options(study: StudyDef, options: RunOptions) -> None:
     if isinstance(study, CnnStudy):
         cap = study.limits.max_epochs
         if options.epochs is not None and not 1 <= options.epochs <= cap:
-            raise UsageError(f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}")
+            raise UsageError(
+                f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}"
+            )
     for name in ("trials", "train_limit", "threads"):
         value = getattr(options, name)
         if value is not None and value < 1:
@@ -44,7 +47,9 @@ def validate_options(study: StudyDef, options: RunOptions) -> None:
     if options.timeout is not None and options.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout}")
     if options.val_size is not None and not 0 <= options.val_size < mnist.TRAIN_COUNT:
-        raise UsageError(f"--val-size must be in 0..{mnist.TRAIN_COUNT - 1}, got {options.val_size}")
+        raise UsageError(
+            f"--val-size must be in 0..{mnist.TRAIN_COUNT - 1}, got {options.val_size}"
+        )
     if options.seeds is not None and len(set(options.seeds)) != len(options.seeds):
         raise UsageError(f"--seeds must be distinct, got {list(options.seeds)}")
 
@@ -53,7 +58,9 @@ def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mni
     if not study.needs_data:
         return None
     arrays = mnist.load_mnist(options.data_root)
-    val_size = options.val_size if options.val_size is not None else study.val_size
+    val_size = study.val_size  # studies that train on all images (val_size 0) keep doing so
+    if study.val_size and options.val_size is not None:
+        val_size = options.val_size
     return mnist.prepare(arrays, val_size, options.train_limit, device)
 
 
@@ -65,11 +72,14 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
     """The Optuna study NAME in `storage`; the sampler's seed moves on with each session."""
     seed = study_seed(study, options)
     existing = _existing_trial_count(storage, study.name)
+    with warnings.catch_warnings():  # multivariate/group TPE are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = study.make_sampler(derive_seed(seed, existing))  # no replay of earlier draws
     created = optuna.create_study(
         storage=storage,
         study_name=study.name,
         direction=study.direction,
-        sampler=study.make_sampler(derive_seed(seed, existing)),  # no replay of earlier draws
+        sampler=sampler,
         pruner=study.make_pruner(seed),
         load_if_exists=True,
     )
@@ -88,12 +98,14 @@ def _existing_trial_count(storage, name: str) -> int:
 
 def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:
     """Enqueue each parameter set that no active trial has yet; returns how many were added."""
-    have = [t.params for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)]
-    waiting = [t.system_attrs.get("fixed_params") for t in optuna_study.get_trials(
-        deepcopy=False, states=(TrialState.WAITING,))]
+    # A trial just taken from the queue is RUNNING with no params yet: its fixed_params count.
+    have = [
+        t.system_attrs.get("fixed_params") or t.params
+        for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)
+    ]
     added = 0
     for params in wanted:
-        if params not in have and params not in waiting:
+        if params not in have:
             optuna_study.enqueue_trial(params)
             added += 1
     return added
@@ -147,13 +159,37 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     context = TrialContext(data, device, options, study_seed(study, options), emit)
     objective = make_objective(study, context)
     summary = RunSummary(study.name, url, budget)
-    emit({"type": "study", "study": study.name, "storage": url, "budget": budget,
-          "counts": counts(optuna_study), "device": str(device)})
-    summary.stopped_by = _loop(optuna_study, objective, budget, options, BudgetGate(url, study.name))
+    emit(
+        {
+            "type": "study",
+            "study": study.name,
+            "storage": url,
+            "budget": budget,
+            "counts": counts(optuna_study),
+            "device": str(device),
+        }
+    )
+    summary.stopped_by = _loop(
+        optuna_study, objective, budget, options, BudgetGate(url, study.name)
+    )
     summary.counts = counts(optuna_study)
-    emit({"type": "done", "study": study.name, "counts": summary.counts, "budget": budget,
-          "stopped_by": summary.stopped_by})
+    emit(
+        {
+            "type": "done",
+            "study": study.name,
+            "counts": summary.counts,
+            "budget": budget,
+            "stopped_by": summary.stopped_by,
+        }
+    )
     return summary
+
+
+def budget_used(study: StudyDef, options: RunOptions) -> bool:
+    """Whether the study in storage has finished its whole trial budget."""
+    optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
+    finished = optuna_study.get_trials(deepcopy=False, states=FINISHED)
+    return len(finished) >= study.budget(options)
 
 
 def make_objective(study: StudyDef, context: TrialContext):
@@ -174,7 +210,9 @@ def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate
             return "timeout"
         gate.acquire()
         try:
-            taken = len(optuna_study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,)))
+            taken = len(
+                optuna_study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
+            )
             running = len(optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         except BaseException:
             gate.release()
@@ -183,7 +221,9 @@ def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate
             gate.release()
             if running == 0:
                 return "budget"
-            optuna.storages.fail_stale_trials(optuna_study)  # a dead worker's trial: FAIL + retry
+            with warnings.catch_warnings():  # experimental since v2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(optuna_study)  # a dead worker's: FAIL + retry
             time.sleep(POLL_SECONDS)
             continue
         state = _one_trial(optuna_study, objective, gate)

@@ -37,12 +37,15 @@ def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.stora
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     extra = {}
     if heartbeat:
+        interval, grace = heartbeat_settings()
         extra = {
-            "heartbeat_interval": HEARTBEAT_SECONDS,
-            "grace_period": GRACE_SECONDS,
+            "heartbeat_interval": interval,
+            "grace_period": grace,
             "heartbeat_stale_trial_callback": _retry_once(),
         }
-    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    engine = (
+        {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    )
     try:
         with warnings.catch_warnings():  # heartbeats are marked experimental since v2.8
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -55,19 +58,27 @@ def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.stora
         ) from None
 
 
+def heartbeat_settings() -> tuple[int, int]:
+    """(interval, grace) seconds; SEARCH_HEARTBEAT="interval,grace" overrides (tests use 1,4)."""
+    text = os.environ.get("SEARCH_HEARTBEAT")
+    if not text:
+        return HEARTBEAT_SECONDS, GRACE_SECONDS
+    try:
+        interval, grace = (int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(
+            f"SEARCH_HEARTBEAT must be 'interval,grace' in seconds, got {text!r}"
+        ) from None
+    return interval, grace
+
+
 def _retry_once():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
 
 
-def check_reachable(url: str | None) -> None:
-    """Fail early (UsageError) for a storage that will not open; creates nothing for SQLite."""
-    url = resolve_url(url)
-    if url.startswith(JOURNAL_PREFIX) or url.startswith("sqlite"):
-        return
-    open_storage(url, heartbeat=False)
-
-
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
-    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    return [
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    ]

@@ -56,7 +56,9 @@ class StudyDef:
     n_trials: int  # trial budget: complete + pruned trials
     seed: int
     make_sampler: Callable[[int], optuna.samplers.BaseSampler]
-    make_pruner: Callable[[int], optuna.pruners.BasePruner] = lambda seed: optuna.pruners.NopPruner()
+    make_pruner: Callable[[int], optuna.pruners.BasePruner] = lambda seed: (
+        optuna.pruners.NopPruner()
+    )
     needs_data: bool = True
 
     def enqueued(self, options: RunOptions) -> list[dict[str, Any]]:
@@ -75,8 +77,18 @@ class CnnStudy(StudyDef):
     val_size: int = 10_000  # validation split carved from training; 0 = train on all
     value: str = "best_val_acc"  # best_val_acc | final_test_acc (repeat studies: no selection)
     repeat_seeds: bool = False  # one trial per seed, seed as the trial's "seed" param
+    queue_only: bool = False  # run exactly the enqueued trials (confirmation); --trials ignored
     warm_start: tuple[dict[str, Any], ...] = ()  # params enqueued first
     confirm_top: int = 0  # confirm this many winners when the trial budget ends
+    # Selection pressure towards small nets, on top of the hard limits: the trial's score is
+    # val_acc - params_penalty * max(0, params - params_target) / 1000 (accuracy points).
+    params_target: int | None = None
+    params_penalty: float = 0.0  # accuracy points per 1,000 parameters over params_target
+
+    def score(self, val_acc: float, params: int) -> float:
+        if self.params_target is None or params <= self.params_target:
+            return val_acc
+        return val_acc - self.params_penalty * (params - self.params_target) / 1000
 
     def run_seeds(self, options: RunOptions) -> tuple[int, ...]:
         return tuple(options.seeds) if options.seeds else self.seeds
@@ -87,8 +99,8 @@ class CnnStudy(StudyDef):
         return list(self.warm_start)
 
     def budget(self, options: RunOptions) -> int:
-        if self.repeat_seeds:
-            return len(self.run_seeds(options))
+        if self.repeat_seeds or self.queue_only:
+            return len(self.enqueued(options))
         return super().budget(options)
 
 

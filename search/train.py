@@ -86,8 +86,11 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     params = model.parameters()
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov and
-            recipe.momentum > 0, weight_decay=recipe.weight_decay,
+            params,
+            lr=recipe.lr,
+            momentum=recipe.momentum,
+            nesterov=recipe.nesterov and recipe.momentum > 0,
+            weight_decay=recipe.weight_decay,
         )
     kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[recipe.optimizer]
     return kind(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
@@ -99,7 +102,9 @@ def make_schedule(optimizer, recipe: Recipe, steps_per_epoch: int):
         total = recipe.epochs * steps_per_epoch
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=total), True
     if recipe.schedule == "step":
-        schedule = torch.optim.lr_scheduler.StepLR(optimizer, recipe.step_epochs, recipe.step_gamma)
+        schedule = torch.optim.lr_scheduler.StepLR(
+            optimizer, recipe.step_epochs, recipe.step_gamma
+        )
         return schedule, False
     return None, False
 
@@ -143,11 +148,21 @@ def train(
     for epoch in range(1, recipe.epochs + 1):
         started = time.perf_counter()
         outcome = _train_epoch(
-            model, data.train, recipe, optimizer, schedule if per_batch else None,
-            generator, augment if augment.active else None, epoch, on_progress,
+            model,
+            data.train,
+            recipe,
+            optimizer,
+            schedule if per_batch else None,
+            generator,
+            augment if augment.active else None,
+            epoch,
+            on_progress,
         )
         if outcome is None:
-            history.status, history.message = "diverged", f"loss not finite or > {DIVERGED_LOSS} in epoch {epoch}"
+            history.status, history.message = (
+                "diverged",
+                f"loss not finite or > {DIVERGED_LOSS} in epoch {epoch}",
+            )
             break
         train_seconds = time.perf_counter() - started
         if schedule is not None and not per_batch:
@@ -169,14 +184,18 @@ def train(
     return history
 
 
-def _train_epoch(model, split, recipe, optimizer, schedule, generator, augment, epoch, on_progress):
+def _train_epoch(
+    model, split, recipe, optimizer, schedule, generator, augment, epoch, on_progress
+):
     """One pass over `split`; (mean loss, accuracy %), or None when the loss diverged."""
     model.train()
     autocast = _autocast(recipe, split.images.device)
     total_batches = math.ceil(len(split) / recipe.batch_size)
     loss_sum = torch.zeros((), device=split.images.device)
     window_start, correct, seen, started = loss_sum.clone(), 0, 0, time.perf_counter()
-    for index, (images, labels) in enumerate(batches(split, recipe.batch_size, generator, augment)):
+    for index, (images, labels) in enumerate(
+        batches(split, recipe.batch_size, generator, augment)
+    ):
         with autocast:
             output = model(_layout(images, recipe.channels_last))
         loss = F.nll_loss(output.float(), labels)

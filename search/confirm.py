@@ -1,0 +1,307 @@
+"""Confirmation, replay and export of stored trials.
+
+Confirm: the top K trials of study NAME (by their validation score) are retrained on all 60,000
+training images, once per seed, as the trials of a companion study `NAME.confirm` run by the
+same runner; so confirmation resumes, runs on many workers, and stores its numbers like any study.
+Replay: retrain one trial from its stored spec, recipe, seed and data sizes and compare epoch by
+epoch. Export: a trial's spec JSON, weights, and a standalone module file that needs only torch.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from archs import ArchSpec, build
+from search import data as mnist
+from search.errors import UsageError
+from search.recipe import Recipe
+from search.runner import (
+    create_or_load,
+    enqueue_missing,
+    run_study,
+    trial_by_number,
+    validate_options,
+)
+from search.storage import open_storage, resolve_url
+from search.study import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
+from search.train import resolve_device, seeded_build, train
+
+TARGET_ACC = 99.40  # percent: the task's bar
+
+
+def load_existing(name: str, options: RunOptions) -> optuna.Study:
+    storage = open_storage(resolve_url(options.storage))
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise UsageError(
+            f"study {name!r} is not in storage {resolve_url(options.storage)}; run"
+            f" `python -m search.run --study {name}` first (or pass its --storage)"
+        ) from None
+
+
+def top_trials(optuna_study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
+    """The best K complete trials with distinct spec and recipe (seed aside), best first."""
+    complete = optuna_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    reverse = optuna_study.direction == optuna.study.StudyDirection.MAXIMIZE
+    chosen, seen = [], set()
+    for trial in sorted(complete, key=lambda t: (t.value, -t.number), reverse=reverse):
+        recipe = {**trial.user_attrs["recipe"], "seed": None}
+        key = json.dumps([trial.user_attrs["spec"], recipe], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            chosen.append(trial)
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def confirm_study(study: CnnStudy, sources: list[optuna.trial.FrozenTrial], seeds) -> CnnStudy:
+    """The companion study: one trial per (source trial, seed), trained on all 60,000 images."""
+    proposals = {
+        t.number: Proposal(
+            ArchSpec.from_dict(t.user_attrs["spec"]), Recipe.from_dict(t.user_attrs["recipe"])
+        )
+        for t in sources
+    }
+
+    def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+        source = trial.suggest_int("source_trial", 0, 10**9)
+        trial.suggest_int("seed", 0, 2**31 - 1)
+        if source not in proposals:
+            raise UsageError(f"confirmation of trial {source}: not among the chosen trials")
+        return proposals[source]
+
+    pairs = tuple({"source_trial": n, "seed": s} for n in proposals for s in seeds)
+    return CnnStudy(
+        name=study.name + CONFIRM_SUFFIX,
+        description=f"confirmation of {study.name}'s top trials on all training images",
+        direction="maximize",
+        n_trials=len(pairs),
+        seed=study.seed,
+        make_sampler=lambda seed: optuna.samplers.RandomSampler(seed=seed),
+        sample=sample,
+        limits=study.limits,
+        seeds=tuple(seeds),
+        val_size=0,
+        value="final_test_acc",
+        warm_start=pairs,
+        queue_only=True,
+    )
+
+
+def confirm_worker_study(study, options: RunOptions, k: int) -> CnnStudy:
+    """The companion study definition for the current top `k` trials of `study`."""
+    if not isinstance(study, CnnStudy) or study.repeat_seeds:
+        raise UsageError(f"--confirm applies to search studies; {study.name} is not one")
+    validate_options(study, options)
+    sources = top_trials(load_existing(study.name, options), k)
+    if not sources:
+        raise UsageError(f"study {study.name} has no complete trial to confirm yet")
+    return confirm_study(study, sources, study.run_seeds(options))
+
+
+def prepare_confirm(study, options: RunOptions, k: int) -> CnnStudy:
+    """Create the companion study and enqueue its (trial, seed) runs once, before workers."""
+    companion = confirm_worker_study(study, options, k)
+    optuna_study = create_or_load(companion, options, open_storage(resolve_url(options.storage)))
+    enqueue_missing(optuna_study, companion.enqueued(options))
+    return companion
+
+
+def confirm(study, options: RunOptions, k: int, emit=lambda event: None) -> list[dict]:
+    """Run (or resume) the confirmation of the top `k` trials; returns per-trial summaries."""
+    companion = confirm_worker_study(study, options, k)
+    run_study(companion, options, emit)
+    summaries = confirmation_summaries(load_existing(companion.name, options))
+    for row in summaries:
+        emit({"type": "log", "message": format_summary(row)})
+    return summaries
+
+
+def confirmation_summaries(companion: optuna.Study) -> list[dict]:
+    """Per source trial: final test accuracy mean, std, min over seeds; epochs >= 99.40%."""
+    by_source: dict[int, list[optuna.trial.FrozenTrial]] = {}
+    for trial in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        by_source.setdefault(trial.params["source_trial"], []).append(trial)
+    rows = []
+    for source, trials in sorted(by_source.items()):
+        trials.sort(key=lambda t: t.params["seed"])
+        finals = [t.user_attrs["test_acc"][-1] for t in trials]
+        rows.append(
+            {
+                "source_trial": source,
+                "summary": trials[0].user_attrs["summary"],
+                "params": trials[0].user_attrs["params"],
+                "flops": trials[0].user_attrs["flops"],
+                "epochs": trials[0].user_attrs["recipe"]["epochs"],
+                "seeds": [t.params["seed"] for t in trials],
+                "final_test_acc": finals,
+                "mean": statistics.fmean(finals),
+                "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+                "min": min(finals),
+                "epochs_at_target": [
+                    sum(a >= TARGET_ACC for a in t.user_attrs["test_acc"]) for t in trials
+                ],
+                "first_epoch_at_target": [
+                    _first_at_target(t.user_attrs["test_acc"]) for t in trials
+                ],
+            }
+        )
+    return rows
+
+
+def _first_at_target(curve: list[float]) -> int | None:
+    return next((epoch for epoch, acc in enumerate(curve, start=1) if acc >= TARGET_ACC), None)
+
+
+def format_summary(row: dict) -> str:
+    return (
+        f"confirmed trial {row['source_trial']} {row['summary']} ({row['params']:,} params):"
+        f" final test {row['mean']:.2f} ± {row['std']:.2f} % (min {row['min']:.2f}, n="
+        f"{len(row['seeds'])}, seeds {row['seeds']}); epochs >= {TARGET_ACC}%:"
+        f" {row['epochs_at_target']} of {row['epochs']}"
+    )
+
+
+def stored_proposal(trial: optuna.trial.FrozenTrial) -> tuple[ArchSpec, Recipe]:
+    if "spec" not in trial.user_attrs:
+        raise UsageError(
+            f"trial {trial.number} stored no spec (it ended: "
+            f"{trial.user_attrs.get('end_reason', trial.state.name)})"
+        )
+    return ArchSpec.from_dict(trial.user_attrs["spec"]), Recipe.from_dict(
+        trial.user_attrs["recipe"]
+    )
+
+
+def replay_trial(study, options: RunOptions, number: int, emit=lambda event: None) -> int:
+    """Retrain trial `number` as stored; 0 when every stored epoch is reproduced exactly."""
+    trial = trial_by_number(load_existing(study.name, options), number)
+    spec, recipe = stored_proposal(trial)
+    stored = trial.user_attrs.get("test_acc", [])
+    if not stored:
+        raise UsageError(f"trial {number} trained no epoch ({trial.user_attrs.get('end_reason')})")
+    device = resolve_device(options.device)
+    arrays = mnist.load_mnist(options.data_root)
+    val_size = trial.user_attrs.get("val_images", 0)
+    train_limit = trial.user_attrs.get("train_images")
+    full = mnist.TRAIN_COUNT - val_size
+    data = mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
+    model = seeded_build(spec, recipe.seed)
+    history = train(model, data, recipe, device, on_epoch=lambda r: r.epoch >= len(stored))
+    stored_val = trial.user_attrs.get("val_acc") or [None] * len(stored)
+    rows = [len(history.epochs) == len(stored)]
+    for record, val, test in zip(history.epochs, stored_val, stored, strict=False):
+        replay_val = None if record.val_acc is None else round(record.val_acc, 6)
+        same = round(record.test_acc, 6) == test and replay_val == val
+        rows.append(same)
+        message = (
+            f"epoch {record.epoch}: stored val {val} test {test} | replay val {replay_val}"
+            f" test {round(record.test_acc, 6)} | {'same' if same else 'DIFFERENT'}"
+        )
+        emit({"type": "log", "message": message})
+    verdict = "reproduced exactly" if all(rows) else "NOT reproduced"
+    stored_device = trial.user_attrs.get("device")
+    emit(
+        {
+            "type": "log",
+            "message": f"trial {number}: {verdict} on {device} (stored on {stored_device})",
+        }
+    )
+    return 0 if all(rows) else 1
+
+
+def export_trial(study, options: RunOptions, number: int, out_dir: str) -> int:
+    """Write spec.json, weights.pt (saved when the trial completed) and model.py to out_dir."""
+    trial = trial_by_number(load_existing(study.name, options), number)
+    spec, recipe = stored_proposal(trial)
+    target = Path(out_dir)
+    if target.exists() and any(target.iterdir()):
+        raise UsageError(f"{target} exists and is not empty; choose a new folder")
+    weights = Path(trial.user_attrs.get("weights_path", ""))
+    if not weights.is_file():
+        raise UsageError(
+            f"trial {number}'s weights are not on this machine ({weights});"
+            f" they are saved for complete trials under runs/weights/"
+        )
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "spec.json").write_text(
+        json.dumps(
+            {
+                "study": study.name,
+                "trial": number,
+                "spec": spec.to_dict(),
+                "summary": spec.summary,
+                "recipe": recipe.to_dict(),
+                "params": trial.user_attrs.get("params"),
+                "val_acc": trial.user_attrs.get("val_acc"),
+                "test_acc": trial.user_attrs.get("test_acc"),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    torch.save(state, target / "weights.pt")
+    (target / "model.py").write_text(standalone_source(spec))
+    print(f"exported trial {number} ({spec.summary}) to {target}: spec.json weights.pt model.py")
+    return 0
+
+
+def standalone_source(spec: ArchSpec) -> str:
+    """Python source of `Net`, the built network as plain torch modules (same state_dict keys)."""
+    lines = []
+    for name, module in build(spec).named_children():
+        lines.append(f"            ({name!r}, {_constructor(module)}),")
+    body = "\n".join(lines)
+    return f'''"""Exported network {spec.summary!r}: needs only torch.
+
+    import torch
+    from model import Net
+    net = Net()
+    net.load_state_dict(torch.load("weights.pt"))
+    net.eval()  # input: (N, 1, 28, 28) normalised with mean 0.1307, std 0.3081
+"""
+
+from collections import OrderedDict
+
+from torch import nn
+
+SPEC = {json.dumps(spec.to_dict())!r}
+
+
+class Net(nn.Sequential):
+    def __init__(self):
+        super().__init__(OrderedDict([
+{body}
+        ]))
+'''
+
+
+def _constructor(module: torch.nn.Module) -> str:
+    kind = type(module).__name__
+    if isinstance(module, torch.nn.Conv2d):
+        return (
+            f"nn.Conv2d({module.in_channels}, {module.out_channels}, {module.kernel_size[0]},"
+            f" padding={module.padding[0]}, bias={module.bias is not None})"
+        )
+    if isinstance(module, torch.nn.BatchNorm2d):
+        return f"nn.BatchNorm2d({module.num_features})"
+    if isinstance(module, torch.nn.Dropout):
+        return f"nn.Dropout({module.p})"
+    if isinstance(module, torch.nn.MaxPool2d):
+        return f"nn.MaxPool2d({module.kernel_size})"
+    if isinstance(module, torch.nn.AdaptiveAvgPool2d):
+        return f"nn.AdaptiveAvgPool2d({module.output_size})"
+    if isinstance(module, torch.nn.LogSoftmax):
+        return f"nn.LogSoftmax(dim={module.dim})"
+    if kind in ("ReLU", "Flatten"):
+        return f"nn.{kind}()"
+    raise ValueError(f"no standalone constructor for {kind}")

@@ -1,0 +1,219 @@
+"""Many worker processes on one machine sharing one study through its storage.
+
+The launcher validates everything first (study, options, data, storage), creates the study and
+enqueues its fixed trials once, then starts N workers (`python -m search.worker`), each with
+cores // N torch threads. Workers print their events as JSON lines; the launcher merges them into
+one console. Ctrl-C (or SIGINT to the launcher) is forwarded to every worker: each marks its
+running trial FAIL and enqueues it again, so no trial stays RUNNING and a rerun resumes. Workers
+on other machines run the same command against the same server storage (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import asdict
+
+from search import data as mnist
+from search.console import make_console
+from search.errors import UsageError
+from search.runner import create_or_load, enqueue_missing, validate_options
+from search.storage import open_storage, resolve_url
+from search.study import CnnStudy, RunOptions, StudyDef
+
+STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
+
+
+def threads_per_worker(workers: int, requested: int | None = None) -> int:
+    return requested or max(1, (os.cpu_count() or 1) // workers)
+
+
+def prepare(study: StudyDef, options: RunOptions) -> None:
+    """Everything a worker would fail on, checked once; then the study and its queue exist."""
+    validate_options(study, options)
+    if study.needs_data:
+        mnist.load_mnist(options.data_root)
+    optuna_study = create_or_load(study, options, open_storage(resolve_url(options.storage)))
+    enqueue_missing(optuna_study, study.enqueued(options))
+
+
+def launch(
+    study: StudyDef,
+    options: RunOptions,
+    workers: int,
+    plain: bool = False,
+    confirm: int | None = None,
+) -> int:
+    """Run `study` (or its confirmation of the top `confirm` trials) on `workers` processes."""
+    from search.confirm import (
+        confirmation_summaries,
+        format_summary,
+        load_existing,
+        prepare_confirm,
+    )
+
+    threads = threads_per_worker(workers, options.threads)
+    with make_console(plain=plain) as console:
+        if confirm is None:
+            prepare(study, options)
+            code = run_pool(study.name, options, workers, threads, console.emit)
+            _report_end(study, options, study.name, console.emit)
+            if code != 0 or not _auto_confirm(study, options):
+                return code
+            confirm = study.confirm_top
+        companion = prepare_confirm(study, options, confirm)
+        code = run_pool(study.name, options, workers, threads, console.emit, confirm=confirm)
+        _report_end(companion, options, companion.name, console.emit)
+        for row in confirmation_summaries(load_existing(companion.name, options)):
+            console.emit({"type": "log", "message": format_summary(row)})
+        return code
+
+
+def _report_end(study: StudyDef, options: RunOptions, name: str, emit) -> None:
+    import optuna
+
+    from search.runner import counts
+
+    stored = optuna.load_study(study_name=name, storage=open_storage(options.storage))
+    finished = counts(stored)
+    used = finished["COMPLETE"] + finished["PRUNED"] >= study.budget(options)
+    emit(
+        {
+            "type": "done",
+            "study": name,
+            "counts": finished,
+            "budget": study.budget(options),
+            "stopped_by": "budget" if used else "interruption or timeout",
+        }
+    )
+
+
+def _auto_confirm(study: StudyDef, options: RunOptions) -> bool:
+    from search.runner import budget_used
+
+    return isinstance(study, CnnStudy) and study.confirm_top > 0 and budget_used(study, options)
+
+
+def run_pool(
+    name: str, options: RunOptions, workers: int, threads: int, emit, confirm: int | None = None
+) -> int:
+    """Start the workers, merge their output, wait; 130 when interrupted, else worst exit code."""
+    lock = threading.Lock()
+    config = {"study": name, "options": asdict(options), "threads": threads, "confirm": confirm}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "search.worker", json.dumps({**config, "worker": index})],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches workers once, through the launcher
+        )
+        for index in range(workers)
+    ]
+    emit({"type": "log", "message": f"starting {workers} workers x {threads} torch threads"})
+    emit = _once_per_pool(emit)
+    readers = [
+        threading.Thread(target=_relay, args=(stream, index, emit, lock, is_json), daemon=True)
+        for index, process in enumerate(processes)
+        for stream, is_json in ((process.stdout, True), (process.stderr, False))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        codes = [process.wait() for process in processes]
+    except KeyboardInterrupt:
+        stop(processes)
+        raise
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
+    for index, code in enumerate(codes):
+        if code not in (0, 2):
+            emit({"type": "log", "message": f"worker {index} ended with status {code}"})
+    if any(code == 2 for code in codes):
+        return 2
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+def _once_per_pool(emit):
+    """Every worker announces the study and its end; the merged view shows each once."""
+    seen: set[str] = set()
+
+    def filtered(event: dict) -> None:
+        kind = event.get("type")
+        if kind == "done" or (kind == "study" and kind in seen):
+            return  # the launcher reports the end itself, from the storage
+        seen.add(kind)
+        emit(event)
+
+    return filtered
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """SIGINT every worker, give them time to record their trials, then kill stragglers."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _relay(stream, index: int, emit, lock: threading.Lock, is_json: bool) -> None:
+    """Worker output -> console events, one whole line at a time (never interleaved)."""
+    for line in stream:
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        try:
+            event = json.loads(line) if is_json else None
+        except json.JSONDecodeError:
+            event = None
+        if not isinstance(event, dict):
+            event = {"type": "log", "message": f"worker {index}: {line}"}
+        event.setdefault("worker", index)
+        with lock:
+            emit(event)
+
+
+def worker_main(argv: list[str]) -> int:
+    """The body of `python -m search.worker CONFIG`: run trials, print events as JSON lines."""
+    import optuna
+    import torch
+
+    from search.confirm import confirm_worker_study
+    from search.console import OptunaLogHandler
+    from search.runner import run_study
+    from studies import STUDIES
+
+    config = json.loads(argv[0])
+    torch.set_num_threads(config["threads"])
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM: clean stop, like Ctrl-C
+    options = RunOptions(
+        **{k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
+    )
+    study = STUDIES[config["study"]]
+    if config.get("confirm"):
+        study = confirm_worker_study(study, options, config["confirm"])
+
+    def emit(event: dict) -> None:
+        print(json.dumps(event, default=str), flush=True)
+
+    optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
+    optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
+    try:
+        run_study(study, options, emit)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

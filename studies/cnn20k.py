@@ -1,0 +1,138 @@
+"""cnn20k: small CNNs for MNIST under the task's hard limits, searched with pruning.
+
+Limits (rules, checked before training): params < 20,000, epochs <= 19, no fully connected layer.
+Selection is on a 10,000-image validation split carved from the training set; test accuracy is
+stored for every epoch and never used to rank, prune or stop. The score adds pressure towards
+small nets: val_acc - 0.1 points per 1,000 parameters over 5,000 (see CnnStudy.score), so the
+search looks for the most accurate net near 5,000 parameters rather than the most accurate of
+all (which sits near the 20,000 limit). Winners are then confirmed on all 60,000 training images
+over 3 seeds (`--confirm K`, also run when the budget ends).
+
+`sample(trial)` is the only place that calls `trial.suggest_*`; `params_for(proposal)` is its
+inverse, used to enqueue the pinned baseline as the first trial (warm start).
+"""
+
+from __future__ import annotations
+
+import optuna
+
+from archs import BASELINE, ArchSpec, Transition
+from search.limits import Limits
+from search.recipe import REFERENCE_RECIPE, Recipe
+from search.study import CnnStudy, Proposal
+
+MAX_BLOCKS, MAX_CONVS = 3, 3
+WIDTH_LOW, WIDTH_HIGH, WIDTH_STEP = 4, 32, 2  # output channels of a 3x3 conv
+TRANSITION_WIDTHS = (0, 4, 6, 8, 10, 12, 16)  # 0 = no 1x1 conv after the pool
+DROPOUTS = (0.0, 0.02, 0.05, 0.1, 0.15)
+LR_LOW, LR_HIGH = 1e-3, 0.5  # peak learning rate, log scale
+BATCH_SIZES = (64, 128)
+AUGMENT_DEGREES = (0.0, 5.0, 10.0, 15.0)
+AUGMENT_TRANSLATE = (0.0, 0.05, 0.1)  # fraction of the side
+EPOCHS = (12, 15, 19)
+
+
+def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+    """One proposal: architecture and recipe. Parameter names are stable across trials."""
+    blocks, transitions = [], []
+    block_count = trial.suggest_int("blocks", 2, MAX_BLOCKS)
+    for b in range(1, block_count + 1):
+        convs = trial.suggest_int(f"b{b}_convs", 1, MAX_CONVS)
+        blocks.append(
+            tuple(
+                trial.suggest_int(f"b{b}_w{c}", WIDTH_LOW, WIDTH_HIGH, step=WIDTH_STEP)
+                for c in range(1, convs + 1)
+            )
+        )
+    pool_bn = trial.suggest_categorical("pool_bn", [True, False])
+    for t in range(1, block_count):
+        width = trial.suggest_categorical(f"t{t}_width", list(TRANSITION_WIDTHS))
+        transitions.append(Transition(pool="max", pool_bn=pool_bn, width=width))
+    dropout = trial.suggest_categorical("dropout", list(DROPOUTS))
+    dropout_at = "none"
+    if dropout > 0:
+        dropout_at = trial.suggest_categorical("dropout_at", ["every_conv", "block_end"])
+    spec = ArchSpec(
+        blocks=tuple(blocks),
+        transitions=tuple(transitions),
+        padding=(trial.suggest_categorical("b1_padding", [0, 1]),) + (0,) * (block_count - 1),
+        bn=trial.suggest_categorical("bn", ["after_relu", "before_relu", "none"]),
+        dropout=dropout,
+        dropout_at=dropout_at,
+        head=trial.suggest_categorical("head", ["gap_conv", "conv_gap", "conv_reduce"]),
+        bias=trial.suggest_categorical("bias", [True, False]),
+    )
+    return Proposal(spec, _recipe(trial))
+
+
+def _recipe(trial: optuna.trial.BaseTrial) -> Recipe:
+    return REFERENCE_RECIPE.replace(
+        optimizer=trial.suggest_categorical("optimizer", ["sgd", "adamw"]),
+        lr=trial.suggest_float("lr", LR_LOW, LR_HIGH, log=True),
+        schedule=trial.suggest_categorical("schedule", ["none", "step", "onecycle"]),
+        batch_size=trial.suggest_categorical("batch_size", list(BATCH_SIZES)),
+        augment_degrees=trial.suggest_categorical("augment_degrees", list(AUGMENT_DEGREES)),
+        augment_translate=trial.suggest_categorical("augment_translate", list(AUGMENT_TRANSLATE)),
+        epochs=trial.suggest_categorical("epochs", list(EPOCHS)),
+    )
+
+
+def params_for(proposal: Proposal) -> dict:
+    """The trial params that make `sample` return `proposal` (the inverse of `sample`)."""
+    spec, recipe = proposal.spec, proposal.recipe
+    params: dict = {"blocks": len(spec.blocks)}
+    for b, block in enumerate(spec.blocks, start=1):
+        params[f"b{b}_convs"] = len(block)
+        params.update({f"b{b}_w{c}": width for c, width in enumerate(block, start=1)})
+    params["pool_bn"] = spec.transitions[0].pool_bn if spec.transitions else True
+    params.update({f"t{t}_width": tr.width for t, tr in enumerate(spec.transitions, start=1)})
+    params["dropout"] = spec.dropout
+    if spec.dropout > 0:
+        params["dropout_at"] = spec.dropout_at
+    params.update(
+        b1_padding=spec.padding[0],
+        bn=spec.bn,
+        head=spec.head,
+        bias=spec.bias,
+        optimizer=recipe.optimizer,
+        lr=recipe.lr,
+        schedule=recipe.schedule,
+        batch_size=recipe.batch_size,
+        augment_degrees=recipe.augment_degrees,
+        augment_translate=recipe.augment_translate,
+        epochs=recipe.epochs,
+    )
+    return params
+
+
+def make_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    # Multivariate TPE models interactions (optimizer x lr, width x width); the constant liar
+    # keeps parallel workers from proposing the same point.
+    return optuna.samplers.TPESampler(
+        seed=seed, multivariate=True, group=True, n_startup_trials=16, constant_liar=True
+    )
+
+
+def make_pruner(seed: int) -> optuna.pruners.BasePruner:
+    # Brackets start at epochs 2, 6 and 18 (reduction factor 3); only the top third of a rung
+    # goes on. Bracket assignment is a hash of the trial number, so it is deterministic.
+    return optuna.pruners.HyperbandPruner(min_resource=2, max_resource=19, reduction_factor=3)
+
+
+STUDY = CnnStudy(
+    name="cnn20k",
+    description="search small CNNs: >= 99.4% MNIST test, < 20k params, <= 19 epochs, no FC",
+    direction="maximize",
+    n_trials=120,
+    seed=1,
+    make_sampler=make_sampler,
+    make_pruner=make_pruner,
+    sample=sample,
+    limits=Limits(max_params=20_000, max_epochs=19, no_fc=True),
+    seeds=(1, 2, 3),
+    val_size=10_000,
+    warm_start=(params_for(Proposal(BASELINE, REFERENCE_RECIPE)),),
+    confirm_top=3,
+    params_target=5_000,
+    params_penalty=0.1,
+)
