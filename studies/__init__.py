@@ -5,6 +5,8 @@
 """
 
 from search.study import StudyDef
-from studies import baseline
+from studies import baseline, cnn20k, lr_sweep
 
-STUDIES: dict[str, StudyDef] = {study.name: study for study in (baseline.STUDY,)}
+STUDIES: dict[str, StudyDef] = {study.name: study for study in (
+    baseline.STUDY, cnn20k.STUDY, lr_sweep.STUDY,
+)}

@@ -1,0 +1,319 @@
+"""The lr-sweep report's prose and markdown: each section is a function of computed numbers.
+
+Nothing here is typed by hand but the words and the formulas: every value is formatted from the
+stored curves, the archs.toy replay rows, or the replay of the reference sheet's formulas.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from archs.toy import (
+    FORWARD_NAMES,
+    GRADIENT_NAMES,
+    INITIAL_WEIGHTS,
+    INPUTS,
+    TARGETS,
+    WEIGHT_NAMES,
+    forward,
+    gradients,
+    sheet_gradients,
+)
+
+E_TOTAL_FORMATS = {name: ".10f" for name in ("step 0", "step 1", "step 10", "step 50", "step 100")}
+LR_FORMAT = {"lr": ""}  # as written in the study: 1.0, not 1
+
+
+def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    """A GitHub markdown table; `formats` maps a column to a format spec (default ".6g")."""
+    formats = {**LR_FORMAT, **(formats or {})}
+    lines = [
+        "| " + " | ".join(str(name) for name in frame.columns) + " |",
+        "|" + "|".join("---:" for _ in frame.columns) + "|",
+    ]
+    for values in frame.itertuples(index=False):
+        cells = [
+            format(value, formats.get(name, ".6g")) if isinstance(value, float) else str(value)
+            for name, value in zip(frame.columns, values, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def n(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def signed(value: float) -> str:
+    """A factor after another operator: negative numbers in parentheses."""
+    return n(value) if value >= 0 else f"({n(value)})"
+
+
+def overview(rates: list[float], steps: int) -> str:
+    (i1, i2), (t1, t2) = INPUTS, TARGETS
+    weights = ", ".join(f"{w:g}" for w in INITIAL_WEIGHTS)
+    return (
+        "A 2-2-2 network with sigmoid units and no biases learns one example"
+        f" (i1 = {i1:g}, i2 = {i2:g}; targets t1 = {t1:g}, t2 = {t2:g}) from the weights"
+        f" w1..w8 = {weights} by plain gradient descent: {steps} updates of all eight weights at"
+        f" each learning rate of {', '.join(f'{lr}' for lr in rates)} (one Optuna trial per"
+        " rate, grid sampler). Each trial stores E_total after k updates as its intermediate"
+        f" value at step k = 0..{steps} and the final E_total as its value.\n\n"
+        "![E_total over the update steps, one curve per learning rate](curves.png)\n\n"
+        "Files: [curves.png](curves.png), [small_multiples.png](small_multiples.png),"
+        " [e_total_table.csv](e_total_table.csv), [sheet_effect.csv](sheet_effect.csv) and the"
+        " spreadsheet-style rows for every rate, "
+        + ", ".join(f"[steps_lr{lr}.csv](steps_lr{lr}.csv)" for lr in rates)
+        + " (full float64 precision)."
+    )
+
+
+def e_total_section(table: str) -> str:
+    return "## E_total by learning rate\n\nE_total after 0, 1, 10, 50 and 100 updates.\n\n" + table
+
+
+def backprop_section(rows: list[dict[str, float]], lr: float) -> str:
+    """One update worked through with the numbers of step 0 (and step 1) at rate `lr`."""
+    r, after = rows[0], rows[1]
+    (t1, t2), (i1, i2) = TARGETS, INPUTS
+    delta_o1 = (r["a_o1"] - t1) * r["a_o1"] * (1 - r["a_o1"])
+    delta_o2 = (r["a_o2"] - t2) * r["a_o2"] * (1 - r["a_o2"])
+    error_a_h1 = delta_o1 * r["w5"] + delta_o2 * r["w7"]
+    error_a_h2 = delta_o1 * r["w6"] + delta_o2 * r["w8"]
+    delta_h1 = error_a_h1 * r["a_h1"] * (1 - r["a_h1"])
+    delta_h2 = error_a_h2 * r["a_h2"] * (1 - r["a_h2"])
+    output_size = max(abs(r[f"dE/dw{k}"]) for k in (5, 6, 7, 8))
+    hidden_size = max(abs(r[f"dE/dw{k}"]) for k in (1, 2, 3, 4))
+    updates = "; ".join(
+        f"{w} = {n(r[w])} − {lr}·{signed(r[g])} = {n(after[w])}"
+        for w, g in zip(WEIGHT_NAMES, GRADIENT_NAMES, strict=True)
+    )
+    return f"""## How one backpropagation step works
+
+The numbers are those of step 0 (the initial weights) and the first update at lr = {lr}.
+
+**1. Forward pass.** Each unit sums its weighted inputs and squashes the sum with
+σ(x) = 1 / (1 + e^(−x)).
+h1 = w1·i1 + w2·i2 = {n(r["h1"])}, a_h1 = σ(h1) = {n(r["a_h1"])};
+h2 = w3·i1 + w4·i2 = {n(r["h2"])}, a_h2 = σ(h2) = {n(r["a_h2"])};
+o1 = w5·a_h1 + w6·a_h2 = {n(r["o1"])}, a_o1 = σ(o1) = {n(r["a_o1"])};
+o2 = w7·a_h1 + w8·a_h2 = {n(r["o2"])}, a_o2 = σ(o2) = {n(r["a_o2"])}.
+E1 = ½(t1 − a_o1)² = {n(r["E1"])}, E2 = ½(t2 − a_o2)² = {n(r["E2"])},
+E_total = E1 + E2 = {r["E_total"]:.10f}.
+
+**2. Output-layer gradients.** w5 reaches E_total only through o1 → a_o1 → E1, so the chain rule
+multiplies three local derivatives: ∂E_total/∂w5 = ∂E_total/∂a_o1 · ∂a_o1/∂o1 · ∂o1/∂w5
+= (a_o1 − t1) · a_o1(1 − a_o1) · a_h1. The first factor is the derivative of ½(t1 − a_o1)² (E2
+does not depend on a_o1), the second is the sigmoid's slope σ'(o1) = σ(o1)(1 − σ(o1)), the third
+is the activation w5 multiplies. The first two together are the output unit's error
+δ_o1 = ∂E/∂o1 = {n(delta_o1)}; likewise δ_o2 = (a_o2 − t2)·a_o2(1 − a_o2) = {n(delta_o2)}. Then
+∂E/∂w5 = δ_o1·a_h1 = {n(r["dE/dw5"])}, ∂E/∂w6 = δ_o1·a_h2 = {n(r["dE/dw6"])},
+∂E/∂w7 = δ_o2·a_h1 = {n(r["dE/dw7"])}, ∂E/∂w8 = δ_o2·a_h2 = {n(r["dE/dw8"])}.
+
+**3. Hidden-layer gradients.** a_h1 feeds both outputs (through w5 into o1 and w7 into o2), so
+its error is the sum of the two paths: ∂E/∂a_h1 = δ_o1·w5 + δ_o2·w7 = {n(error_a_h1)}, and
+∂E/∂a_h2 = δ_o1·w6 + δ_o2·w8 = {n(error_a_h2)}. Through the hidden sigmoid,
+δ_h1 = ∂E/∂a_h1 · a_h1(1 − a_h1) = {n(delta_h1)} and δ_h2 = {n(delta_h2)}; since ∂h1/∂w1 = i1
+and ∂h1/∂w2 = i2: ∂E/∂w1 = δ_h1·i1 = {n(r["dE/dw1"])}, ∂E/∂w2 = δ_h1·i2 = {n(r["dE/dw2"])},
+∂E/∂w3 = δ_h2·i1 = {n(r["dE/dw3"])}, ∂E/∂w4 = δ_h2·i2 = {n(r["dE/dw4"])}. These use the old
+w5..w8: all eight derivatives are taken at the same weights, before any weight moves. Here the
+largest hidden-layer gradient is {output_size / hidden_size:.0f} times smaller than the largest
+output-layer one: it passes through a second sigmoid slope (at most ¼) and is scaled by an input
+of at most {max(i1, i2):g}.
+
+**4. Update.** Every weight moves against its gradient, w ← w − lr·∂E/∂w: {updates}.
+A new forward pass gives E_total = {after["E_total"]:.10f}, {n(r["E_total"] - after["E_total"])}
+lower. That is one row of the spreadsheet; the curves repeat it {len(rows) - 1} times.
+
+The analytic gradients are proved in `tests/test_toy.py` against torch autograd (float64) at the
+initial weights and at 100 random weight vectors, and against central finite differences."""
+
+
+def curves_section(curves: dict[float, list[float]]) -> str:
+    rates = list(curves)
+    start = curves[rates[0]][0]
+    steps = len(curves[rates[0]]) - 1
+    squared_norm = sum(g * g for g in gradients(INITIAL_WEIGHTS))
+    falling = [
+        lr for lr in rates if all(b < a for a, b in zip(curves[lr], curves[lr][1:], strict=False))
+    ]
+    ordered = all(
+        all(
+            curves[high][step] < curves[low][step]
+            for low, high in zip(rates, rates[1:], strict=False)
+        )
+        for step in range(1, steps + 1)
+    )
+    table = pd.DataFrame(
+        {
+            "lr": rates,
+            "first drop": [curves[lr][0] - curves[lr][1] for lr in rates],
+            "lr·‖∇E‖²": [lr * squared_norm for lr in rates],
+            "drop / (lr·‖∇E‖²)": [
+                (curves[lr][0] - curves[lr][1]) / (lr * squared_norm) for lr in rates
+            ],
+            "first step at ≤ half of step 0": [
+                _first_at_or_below(curves[lr], start / 2) for lr in rates
+            ],
+            "last drop": [curves[lr][-2] - curves[lr][-1] for lr in rates],
+            f"E_total at {steps} / at 0": [curves[lr][-1] / start for lr in rates],
+        }
+    )
+    falling_text = (
+        "Every curve falls at every step"
+        if falling == rates
+        else "Only the curves at lr = "
+        + ", ".join(f"{lr}" for lr in falling)
+        + " fall at every step"
+    )
+    ordered_text = (
+        f"at every step from 1 to {steps} a larger learning rate has the lower error"
+        if ordered
+        else "the ordering by learning rate is not the same at every step"
+    )
+    slowing = all(curves[lr][-2] - curves[lr][-1] < curves[lr][0] - curves[lr][1] for lr in rates)
+    best = min(rates, key=lambda lr: curves[lr][-1])
+    verdict = (
+        f"None of the {len(rates)} rates is large enough to overshoot on this surface within"
+        f" {steps} updates, so the largest, {rates[-1]}, reaches the lowest error"
+        if falling == rates and ordered
+        else f"The lowest final error is at lr = {best}"
+    )
+    slowing_text = (
+        " The curves flatten as they go: the outputs approach their targets, the gradient"
+        " shrinks with (a_o − t) and with the sigmoid slopes, and every rate's last update gains"
+        " less than its first."
+        if slowing
+        else ""
+    )
+    return f"""## What the curves show
+
+All {len(rates)} curves start at E_total = {start:.10f}: the initial weights do not depend on
+the rate.
+{falling_text}, and {ordered_text}. To first order a step lowers E_total by lr·‖∇E‖², so the
+first drop grows in proportion to the rate while the step is small; the ratio column shows how
+far that holds (‖∇E‖² = {n(squared_norm)} at the initial weights). {verdict}
+({n(curves[best][-1])} after {steps} updates, against {n(curves[rates[0]][-1])} at
+lr = {rates[0]}).{slowing_text}
+
+{markdown_table(table)}
+
+![One chart per learning rate; dashed: the reference sheet's formulas](small_multiples.png)"""
+
+
+def _first_at_or_below(curve: list[float], level: float) -> str:
+    found = next((step for step, value in enumerate(curve) if value <= level), None)
+    return "not reached" if found is None else str(found)
+
+
+def spreadsheet_section(lr: float, frame: pd.DataFrame) -> str:
+    """The first rows of one rate's sheet, split in three tables (the CSV has all columns)."""
+    parts = [
+        ("data and weights", ["t1", "t2", "i1", "i2", *WEIGHT_NAMES]),
+        ("forward pass", list(FORWARD_NAMES)),
+        ("gradients at these weights", list(GRADIENT_NAMES)),
+    ]
+    tables = "\n\n".join(
+        f"{title}:\n\n{markdown_table(frame[['step', *columns]])}" for title, columns in parts
+    )
+    return (
+        f"## The spreadsheet, lr = {lr}, steps 0..{len(frame) - 1}\n\n"
+        f"Row k holds the weights after k updates, the forward pass at those weights, and the"
+        f" gradients the next update uses. All rows of every rate: steps_lr<lr>.csv"
+        f" ([steps_lr{lr}.csv](steps_lr{lr}.csv) for this one).\n\n{tables}"
+    )
+
+
+def sheet_section(
+    curves: dict[float, list[float]],
+    sheet_curves: dict[float, list[float]],
+    effect: pd.DataFrame,
+    alone: pd.DataFrame,
+) -> str:
+    t2, start = TARGETS[1], forward(INITIAL_WEIGHTS)
+    correct, sheet = gradients(INITIAL_WEIGHTS), sheet_gradients(INITIAL_WEIGHTS)
+    compare = pd.DataFrame(
+        {
+            "gradient": list(GRADIENT_NAMES),
+            "correct": list(correct),
+            "sheet": list(sheet),
+            "sheet / correct": [s / c for s, c in zip(sheet, correct, strict=True)],
+        }
+    )
+    right_factor = (start.a_o2 - t2) * start.a_o2 * (1 - start.a_o2)
+    sheet_factor = start.a_o2 * (1 - start.a_o1)
+    sign_text = (
+        "the opposite sign, so the path through w7 no longer partly cancels the one through w5"
+        if sheet_factor * right_factor < 0
+        else "the same sign, a different size"
+    )
+    higher = all(
+        all(s > c for c, s in zip(curves[lr][1:], sheet_curves[lr][1:], strict=True))
+        for lr in curves
+    )
+    ratios = effect["sheet / correct at 100"]
+    steps = len(next(iter(curves.values()))) - 1
+    rising = [
+        f"{lr} (it rises at steps {found})"
+        for lr, found in zip(effect["lr"], effect["sheet rises at steps"], strict=True)
+        if found != "none"
+    ]
+    rising_text = (
+        f" The sheet's curve is not even monotone at lr = {'; '.join(rising)}."
+        if rising
+        else " All of the sheet's curves are still monotone."
+    )
+    higher_text = (
+        "The sheet's error is higher than the correct one at every step after step 0, at every"
+        " rate, so its published curves understate how fast correct backpropagation learns"
+        " this example"
+        if higher
+        else "The sheet's error is not above the correct one at every step"
+    )
+    return f"""## The reference sheet's formula errors, and what they do to its curves
+
+Four of the sheet's derivative formulas differ from the chain rule (δ_o1 = (a_o1 − t1)·a_o1(1 −
+a_o1), δ_o2 = (a_o2 − t2)·a_o2(1 − a_o2), σ'(h1) = a_h1(1 − a_h1), i = i1 for w1, i2 for w2):
+
+| gradient | correct | as the sheet writes it |
+|---|---|---|
+| ∂E/∂w6 | δ_o1·a_h2 | δ_o1·h2 |
+| ∂E/∂w7 | δ_o2·a_h1 | δ_o2·a_h2 |
+| ∂E/∂w8 | δ_o2·a_h2 | δ_o2·a_h1 |
+| ∂E/∂w1, ∂E/∂w2 | (δ_o1·w5 + δ_o2·w7)·σ'(h1)·i | (δ_o1·w5 + a_o2·(1 − a_o1)·w7)·σ'(h1)·i |
+
+At the initial weights (∂E/∂w3, ∂E/∂w4 and ∂E/∂w5 agree):
+
+{markdown_table(compare)}
+
+h2 = {n(start.h2)} stands where a_h2 = {n(start.a_h2)} belongs, so the sheet's ∂E/∂w6 is
+{sheet[5] / correct[5]:.3f} of the correct value. Swapping a_h1 = {n(start.a_h1)} and
+a_h2 = {n(start.a_h2)} changes ∂E/∂w7 by {abs(sheet[6] / correct[6] - 1):.2%}: the two hidden
+activations are close. In ∂E/∂w1 and ∂E/∂w2, a_o2·(1 − a_o1) = {n(sheet_factor)} stands where
+δ_o2 = {n(right_factor)} belongs ({sign_text}), which makes both gradients
+{sheet[0] / correct[0]:.2f} times the correct ones.
+
+Replaying the sheet's formulas as written (same start, same rates, {steps} updates) gives the
+dashed curves in the small multiples above. {higher_text}. After {steps} updates the sheet's
+E_total is {ratios.min():.2f} to {ratios.max():.2f} times the correct one.{rising_text}
+
+{markdown_table(effect)}
+
+Each error on its own (the correct gradients with only that formula replaced by the sheet's),
+E_total after {steps} updates. {_dominant(alone)}
+
+{markdown_table(alone)}"""
+
+
+def _dominant(alone: pd.DataFrame) -> str:
+    """Which single error moves the final E_total most, per learning rate."""
+    single = [name for name in alone.columns if name.startswith("only ")]
+    by_error: dict[str, list[str]] = {}
+    for record in alone.to_dict("records"):
+        worst = max(single, key=lambda name: abs(record[name] - record["correct"]))
+        by_error.setdefault(worst.removeprefix("only "), []).append(str(record["lr"]))
+    return (
+        "The largest single effect: "
+        + "; ".join(f"{error} at lr = {', '.join(rates)}" for error, rates in by_error.items())
+        + "."
+    )
