@@ -92,6 +92,8 @@ def options_from(args) -> RunOptions:
         train_limit=args.train_limit,
         val_size=args.val_size,
         threads=args.threads,
+        base=args.base,
+        base_study=args.base_study,
     )
 
 
@@ -113,7 +115,8 @@ def _main(args) -> int:
         raise UsageError("--study NAME is required (see --list for the studies)")
     if args.study not in STUDIES:
         raise UsageError(f"unknown study {args.study!r}; known: {', '.join(STUDIES)} (see --list)")
-    study, options = STUDIES[args.study], options_from(args)
+    options = options_from(args)
+    study = STUDIES[args.study].configure(options)
     if options.threads:
         import torch
 
@@ -132,7 +135,15 @@ def _main(args) -> int:
     if args.workers > 1:
         from search.workers import launch
 
-        return launch(study, options, args.workers, plain=args.plain, confirm=args.confirm)
+        return launch(
+            study,
+            options,
+            args.workers,
+            plain=args.plain,
+            confirm=args.confirm,
+            auto_confirm=not args.no_confirm,
+            key=args.study,
+        )
     from search.confirm import confirm
     from search.runner import run_study
 
@@ -141,7 +152,7 @@ def _main(args) -> int:
             confirm(study, options, args.confirm, console.emit)
             return 0
         summary = run_study(study, options, console.emit)
-        top = getattr(study, "confirm_top", 0)
+        top = 0 if args.no_confirm else getattr(study, "confirm_top", 0)
         if top and summary.stopped_by == "budget":  # the search is over: confirm its winners
             confirm(study, options, top, console.emit)
     return 0

@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 
 from search import data as mnist
 from search.errors import UsageError
+from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
 from search.storage import open_storage, resolve_url
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
@@ -169,9 +170,8 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
             "device": str(device),
         }
     )
-    summary.stopped_by = _loop(
-        optuna_study, objective, budget, options, BudgetGate(url, study.name)
-    )
+    gate = BudgetGate(url, study.name)
+    summary.stopped_by = _loop(optuna_study, objective, budget, options, gate, emit)
     summary.counts = counts(optuna_study)
     emit(
         {
@@ -202,7 +202,7 @@ def make_objective(study: StudyDef, context: TrialContext):
     raise UsageError(f"study {study.name}: unknown kind {type(study).__name__}")
 
 
-def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate) -> str:
+def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate, emit) -> str:
     deadline = time.monotonic() + options.timeout if options.timeout else None
     failures_in_a_row = 0
     while True:
@@ -227,6 +227,7 @@ def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate
             time.sleep(POLL_SECONDS)
             continue
         state = _one_trial(optuna_study, objective, gate)
+        emit(leaderboard_event(optuna_study))
         failures_in_a_row = failures_in_a_row + 1 if state == TrialState.FAIL else 0
         if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
             return "failures"

@@ -41,6 +41,8 @@ class RunOptions:
     train_limit: int | None = None  # first N training images only (quick looks, tests)
     val_size: int | None = None
     threads: int | None = None  # torch intra-op threads in this process
+    base: str | None = None  # ablation: "baseline" or "trial:N"
+    base_study: str | None = None  # ablation: the study trial:N belongs to
 
 
 def derive_seed(study_seed: int, trial_number: int) -> int:
@@ -64,6 +66,10 @@ class StudyDef:
     def enqueued(self, options: RunOptions) -> list[dict[str, Any]]:
         """Parameter sets to run before sampling (warm starts, one per seed, ...)."""
         return []
+
+    def configure(self, options: RunOptions) -> StudyDef:
+        """The study this invocation runs (a study with options such as --base resolves them)."""
+        return self
 
     def budget(self, options: RunOptions) -> int:
         return options.trials if options.trials is not None else self.n_trials

@@ -47,8 +47,14 @@ def launch(
     workers: int,
     plain: bool = False,
     confirm: int | None = None,
+    auto_confirm: bool = True,
+    key: str | None = None,
 ) -> int:
-    """Run `study` (or its confirmation of the top `confirm` trials) on `workers` processes."""
+    """Run `study` (or its confirmation of the top `confirm` trials) on `workers` processes.
+
+    `key` is the study's name in studies.STUDIES when it differs from the stored name (a study
+    configured by options, such as an ablation of a stored trial).
+    """
     from search.confirm import (
         confirmation_summaries,
         format_summary,
@@ -60,13 +66,15 @@ def launch(
     with make_console(plain=plain) as console:
         if confirm is None:
             prepare(study, options)
-            code = run_pool(study.name, options, workers, threads, console.emit)
+            code = run_pool(key or study.name, options, workers, threads, console.emit)
             _report_end(study, options, study.name, console.emit)
-            if code != 0 or not _auto_confirm(study, options):
+            if code != 0 or not auto_confirm or not _auto_confirm(study, options):
                 return code
             confirm = study.confirm_top
         companion = prepare_confirm(study, options, confirm)
-        code = run_pool(study.name, options, workers, threads, console.emit, confirm=confirm)
+        code = run_pool(
+            key or study.name, options, workers, threads, console.emit, confirm=confirm
+        )
         _report_end(companion, options, companion.name, console.emit)
         for row in confirmation_summaries(load_existing(companion.name, options)):
             console.emit({"type": "log", "message": format_summary(row)})
@@ -200,7 +208,7 @@ def worker_main(argv: list[str]) -> int:
     options = RunOptions(
         **{k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
     )
-    study = STUDIES[config["study"]]
+    study = STUDIES[config["study"]].configure(options)
     if config.get("confirm"):
         study = confirm_worker_study(study, options, config["confirm"])
 

@@ -1,12 +1,18 @@
 """The studies, one file each, registered in a plain dict: adding a study is adding a file here.
 
-    from studies import STUDIES
-    STUDIES["cnn20k"].description
+from studies import STUDIES
+STUDIES["cnn20k"].description
 """
 
 from search.study import StudyDef
-from studies import baseline, cnn20k, lr_sweep
+from studies import ablation, baseline, cnn20k, lr_sweep
 
-STUDIES: dict[str, StudyDef] = {study.name: study for study in (
-    baseline.STUDY, cnn20k.STUDY, lr_sweep.STUDY,
-)}
+STUDIES: dict[str, StudyDef] = {
+    study.name: study
+    for study in (
+        baseline.STUDY,
+        cnn20k.STUDY,
+        lr_sweep.STUDY,
+        ablation.STUDY,
+    )
+}

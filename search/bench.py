@@ -1,0 +1,243 @@
+"""`python -m search.bench`: speed of the training paths, measured in one process, as ratios.
+
+`data` (default): the baseline network, batch 64, the same real MNIST images, three paths:
+  (a) conventional: a map-style Dataset of normalised per-sample tensors through
+      DataLoader(shuffle=True), the literal reference module (nn.Dropout), fp32, eager;
+  (b) compute floor: forward + backward + step of that module on pre-made batches;
+  (c) the engine's default path: search.train.train (tensor-indexed batches, channels_last,
+      the builder's cheap CPU dropout mask), fp32;
+  (d) the engine with bf16 autocast (recipe precision="bf16"), for reference.
+It prints images/s, the ratios (c)/(a) and (c)/(b), the process's peak memory, and (unless
+--quick) one epoch on all 60,000 images with (a) and (c), (d) to show accuracy is kept.
+`workers`: training images per second of a tiny real study with 1 worker x all cores and with
+N single-thread workers, in one run, as a ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from archs import BASELINE, ReferenceNet
+from search.cli import Parser, main_guard, positive_int
+from search.data import MEAN, STD, load_mnist, prepare
+from search.recipe import REFERENCE_RECIPE
+from search.train import evaluate, seeded_build, train
+
+PROG = "python -m search.bench"
+
+
+class PerSampleMnist(torch.utils.data.Dataset):
+    """The conventional path: one normalised (1, 28, 28) tensor per __getitem__."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        image = (self.images[index].float() / 255.0 - MEAN) / STD
+        return image.unsqueeze(0), int(self.labels[index])
+
+
+def conventional_epoch(arrays, batches: int | None, seed: int = 1) -> tuple[float, ReferenceNet]:
+    """(a): images/s over `batches` batches (None: one whole epoch), and the model."""
+    torch.manual_seed(seed)
+    model = ReferenceNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    dataset = PerSampleMnist(arrays.train_images, arrays.train_labels)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
+    model.train()
+    seen, started = 0, time.perf_counter()
+    for index, (images, labels) in enumerate(loader):
+        if batches is not None and index == batches:
+            break
+        loss = F.nll_loss(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(labels)
+    return seen / (time.perf_counter() - started), model
+
+
+def compute_floor(arrays, batches: int, seed: int = 1) -> float:
+    """(b): the same module and steps on batches made before the clock starts."""
+    torch.manual_seed(seed)
+    model = ReferenceNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    data = prepare(arrays, val_size=0)
+    order = torch.randperm(len(data.train))[: batches * 64]
+    made = [(data.train.images[i], data.train.labels[i]) for i in order.split(64)]
+    model.train()
+    started = time.perf_counter()
+    for images, labels in made:
+        loss = F.nll_loss(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return len(made) * 64 / (time.perf_counter() - started)
+
+
+def engine_rate(arrays, batches: int, precision: str = "fp32") -> float:
+    """(c)/(d): the engine's own loop over `batches` batches (one short epoch)."""
+    data = prepare(arrays, val_size=0, train_limit=batches * 64)
+    recipe = REFERENCE_RECIPE.replace(epochs=1, precision=precision)
+    history = train(seeded_build(BASELINE, 1), data, recipe, "cpu")
+    return history.epochs[0].images_per_second
+
+
+def peak_memory_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # ru_maxrss is KiB
+
+
+def machine() -> str:
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or "unknown CPU",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__},"
+        f" {torch.get_num_threads()} threads, Python {platform.python_version()}"
+    )
+
+
+def bench_data(data_root: str | None, batches: int, quick: bool) -> int:
+    arrays = load_mnist(data_root)
+    print(f"machine: {machine()}", flush=True)
+    print(f"baseline net (10,066 params), batch 64, {batches} batches per path after 20 warm-up")
+    engine_rate(arrays, 20)  # warm-up: allocator, oneDNN kernels
+    conventional_epoch(arrays, 20)
+    rates = {
+        "a": conventional_epoch(arrays, batches)[0],
+        "b": compute_floor(arrays, batches),
+        "c": engine_rate(arrays, batches),
+        "d": engine_rate(arrays, batches, "bf16"),
+    }
+    names = {
+        "a": "(a) conventional: per-sample Dataset + DataLoader, fp32, eager",
+        "b": "(b) compute floor: reference module on pre-made batches, fp32",
+        "c": "(c) engine default: indexed batches, channels_last, fast dropout, fp32",
+        "d": "(d) engine + bf16 autocast",
+    }
+    for key, rate in rates.items():
+        print(f"{names[key]:<76} {rate:>7,.0f} img/s", flush=True)
+    print(f"ratio (c)/(a) = {rates['c'] / rates['a']:.2f}   (target >= 1.6, goal 2.0)")
+    print(f"ratio (c)/(b) = {rates['c'] / rates['b']:.2f}")
+    print(f"ratio (d)/(a) = {rates['d'] / rates['a']:.2f}")
+    if not quick:
+        accuracy_check(arrays)
+    print(f"peak memory (max RSS) = {peak_memory_gb():.2f} GB   (target < 1.5 GB)")
+    return 0
+
+
+def accuracy_check(arrays) -> None:
+    """One epoch on all 60,000 images, seed 1: the fast paths must stay within 0.3 points."""
+    data = prepare(arrays, val_size=0)
+    _, model = conventional_epoch(arrays, None)
+    reference = evaluate(model, data.test)
+    print(f"1 epoch, test accuracy: (a) fp32 conventional {reference:.2f}%", flush=True)
+    for precision in ("fp32", "bf16"):
+        recipe = REFERENCE_RECIPE.replace(epochs=1, precision=precision)
+        accuracy = train(seeded_build(BASELINE, 1), data, recipe, "cpu").epochs[0].test_acc
+        delta = accuracy - reference
+        verdict = "ok" if abs(delta) <= 0.3 else "OUTSIDE 0.3"
+        line = f"engine {precision} {accuracy:.2f}% ({delta:+.2f}, {verdict})"
+        print(f"1 epoch, test accuracy: {line}", flush=True)
+
+
+def bench_workers(data_root: str | None, workers: int, train_images: int, trials: int) -> int:
+    """Images/s of the baseline repeat study: 1 process x all threads vs N x 1 thread."""
+    import subprocess
+
+    print(f"machine: {machine()}", flush=True)
+    folder = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+    rates = {}
+    try:
+        for count in (1, workers):
+            storage = f"sqlite:///{folder}/w{count}.db"
+            seeds = [str(s) for s in range(1, trials + 1)]
+            command = [
+                sys.executable,
+                "-m",
+                "search.run",
+                "--study",
+                "baseline",
+                "--storage",
+                storage,
+                "--epochs",
+                "1",
+                "--train-limit",
+                str(train_images),
+                "--seeds",
+                *seeds,
+                "--workers",
+                str(count),
+                "--plain",
+            ]
+            if data_root:
+                command += ["--data-root", data_root]
+            if count == 1:
+                command += ["--threads", str(os.cpu_count() or 1)]
+            started = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            seconds = time.perf_counter() - started
+            rates[count] = trials * train_images / seconds
+            print(
+                f"{count} worker(s): {trials} trials x {train_images:,} images in {seconds:.1f}s"
+                f" = {rates[count]:,.0f} img/s, {3600 * trials / seconds:,.0f} trials/hour",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        f"ratio {workers} workers / 1 worker = {rates[workers] / rates[1]:.2f}   (target >= 1.4)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", nargs="?", default="data", choices=("data", "workers"))
+    parser.add_argument(
+        "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
+    )
+    parser.add_argument(
+        "--batches", type=positive_int, default=300, help="batches per path (data)"
+    )
+    parser.add_argument("--quick", action="store_true", help="skip the 1-epoch accuracy check")
+    parser.add_argument(
+        "--workers", type=positive_int, default=2, help="workers to compare with 1"
+    )
+    parser.add_argument(
+        "--train-images", type=positive_int, default=6400, help="per trial (workers)"
+    )
+    parser.add_argument("--trials", type=positive_int, default=6, help="trials per run (workers)")
+    args = parser.parse_args(argv)
+    if args.what == "workers":
+        return main_guard(
+            PROG,
+            lambda: bench_workers(args.data_root, args.workers, args.train_images, args.trials),
+        )
+    return main_guard(PROG, lambda: bench_data(args.data_root, args.batches, args.quick))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

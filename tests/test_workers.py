@@ -1,0 +1,223 @@
+"""Many workers on real storages (SQLite, journal file, PostgreSQL): exact totals and faults.
+
+PostgreSQL tests need a server: SEARCH_TEST_POSTGRES names a URL whose user may create
+databases (CI installs and starts one and sets it, with REQUIRE_POSTGRES=1 so they never skip).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain"]
+FAST_HEARTBEAT = {"SEARCH_HEARTBEAT": "1,3"}  # stale after 3 s instead of 30
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the test server, dropped afterwards."""
+    url = os.environ.get("SEARCH_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but SEARCH_TEST_POSTGRES is not set")
+        pytest.skip("no PostgreSQL server: set SEARCH_TEST_POSTGRES (CI does)")
+    import sqlalchemy
+
+    name = f"search_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    yield url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def storage_url(kind: str, tmp_path: Path, postgres: str | None) -> str:
+    return {
+        "sqlite": f"sqlite:///{tmp_path / 'runs.db'}",
+        "journal": f"journal:{tmp_path / 'journal.log'}",
+        "postgres": postgres,
+    }[kind]
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    from search.storage import open_storage
+
+    return optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=False)).trials
+
+
+def launch(args: list[str], cwd: Path, env: dict | None = None, **popen) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "search.run", *args],
+        cwd=cwd,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **popen,
+    )
+
+
+def wait_for(condition, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def states(url: str, name: str) -> list[TrialState]:
+    try:
+        return [t.state for t in trials_of(url, name)]
+    except KeyError:  # the study does not exist yet
+        return []
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", "journal", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, request):
+    postgres = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    url = storage_url(kind, tmp_path, postgres)
+    args = [
+        "--study",
+        "cnn20k",
+        "--storage",
+        url,
+        "--data-root",
+        str(data_root),
+        "--trials",
+        "6",
+        "--workers",
+        "2",
+        "--no-confirm",
+        *TINY,
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "search.run", *args],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    trials = trials_of(url, "cnn20k")
+    assert sorted(t.number for t in trials) == list(range(6))
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    workers = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("done")}
+    assert workers == {"done"} and result.stdout.count("done cnn20k: ") == 1
+    assert "starting 2 workers x 1 torch threads" in result.stdout or os.cpu_count() != 2
+
+
+def worker_pids(launcher: subprocess.Popen) -> list[int]:
+    children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_killed_worker_trial_fails_by_heartbeat_and_is_retried(
+    kind, tmp_path, data_root, request
+):
+    postgres = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    url = storage_url(kind, tmp_path, postgres)
+    args = [
+        "--study",
+        "baseline",
+        "--storage",
+        url,
+        "--data-root",
+        str(data_root),
+        "--seeds",
+        "1",
+        "2",
+        "3",
+        "--epochs",
+        "2",
+        "--train-limit",
+        "3000",
+        "--workers",
+        "2",
+        "--plain",
+    ]
+    launcher = launch(
+        args, tmp_path, FAST_HEARTBEAT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    wait_for(lambda: states(url, "baseline").count(TrialState.RUNNING) == 2)
+    os.kill(worker_pids(launcher)[0], signal.SIGKILL)
+    stdout, _ = launcher.communicate(timeout=600)
+    assert launcher.returncode == 1  # a worker died: the launcher says so
+    assert "ended with status -9" in stdout
+    trials = trials_of(url, "baseline")
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1
+    retry = [t for t in trials if t.system_attrs.get("failed_trial") == failed[0].number]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
+    assert retry[0].params == failed[0].params
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(t.params["seed"] for t in complete) == [1, 2, 3]  # nothing lost
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = [
+        "--study",
+        "cnn20k",
+        "--storage",
+        url,
+        "--data-root",
+        str(data_root),
+        "--trials",
+        "5",
+        "--epochs",
+        "3",
+        "--train-limit",
+        "3000",
+        "--val-size",
+        "500",
+        "--workers",
+        "2",
+        "--no-confirm",
+        "--plain",
+    ]
+    launcher = launch(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: TrialState.RUNNING in states(url, "cnn20k"))
+    time.sleep(2)  # let the workers get into training
+    pids = worker_pids(launcher)
+    launcher.send_signal(signal.SIGINT)
+    _, stderr = launcher.communicate(timeout=120)
+    assert launcher.returncode == 130
+    assert "interrupted" in stderr
+    assert all(not Path(f"/proc/{pid}").exists() or _is_zombie(pid) for pid in pids)
+    trials = trials_of(url, "cnn20k")
+    assert TrialState.RUNNING not in [t.state for t in trials]
+    interrupted = [t for t in trials if t.user_attrs.get("end_kind") == "interrupted"]
+    assert interrupted and all(t.state == TrialState.FAIL for t in interrupted)
+    rerun = subprocess.run(
+        [sys.executable, "-m", "search.run", *args],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=600,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    trials = trials_of(url, "cnn20k")
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 5
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    retried = {t.user_attrs.get("retry_of") for t in finished} - {None}
+    assert retried == {t.number for t in interrupted}  # each interrupted trial ran again
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
