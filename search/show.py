@@ -1,0 +1,93 @@
+"""`python -m archs show SPEC`: a spec's layer table with totals and the limits' verdicts.
+
+SPEC is a pinned name (baseline), a JSON object, or a file holding one (an exported spec.json
+with a "spec" key works too). Columns: layer, kind, output shape, parameters, FLOPs (fvcore's
+convention: one multiply-add = one FLOP), receptive field in input pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from archs import PINNED, ArchSpec, SpecError, build, layer_geometry
+from search.cli import Parser, main_guard
+from search.errors import UsageError
+from search.limits import Limits
+from search.profile import profile
+from search.recipe import MAX_EPOCHS
+
+PROG = "python -m archs"
+
+
+def load_spec(text: str) -> ArchSpec:
+    """A pinned name, a JSON object, or a path to a JSON file; UsageError when none fits."""
+    if text in PINNED:
+        return PINNED[text]
+    source = text
+    if not text.lstrip().startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            names = ", ".join(PINNED)
+            raise UsageError(f"{text!r} is not a pinned spec ({names}), a JSON object or a file")
+        source = path.read_text()
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"spec is not valid JSON: {error}") from None
+    if isinstance(data, dict) and isinstance(data.get("spec"), dict):
+        data = data["spec"]  # an exported spec.json
+    try:
+        return ArchSpec.from_dict(data)
+    except SpecError as error:
+        raise UsageError(str(error)) from None
+
+
+def layer_table(spec: ArchSpec, epochs: int) -> tuple[Table, list[str]]:
+    """The layer table and one line per limit verdict."""
+    model = build(spec)
+    measured = profile(model)
+    receptive = {layer.name: layer.rf for layer in layer_geometry(spec)}
+    table = Table(title=f"{spec.summary}", title_justify="left")
+    for column in ("layer", "kind", "output", "params", "FLOPs", "rf"):
+        table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
+    rf = 1
+    for layer in measured.layers:
+        rf = receptive.get(layer.name, rf)
+        shape = "x".join(str(d) for d in layer.output_shape[1:])
+        table.add_row(layer.name, layer.kind, shape, f"{layer.params:,}" if layer.params else "",
+                      f"{layer.flops:,}" if layer.flops else "", str(rf))
+    table.add_section()
+    table.add_row("total", "", "", f"{measured.params:,}", f"{measured.flops:,}", "")
+    verdicts = Limits().check(model, measured, epochs)
+    lines = [f"{'PASS' if v.passed else 'FAIL'}  {v.reason}" for v in verdicts]
+    lines.append(f"conv FLOPs {measured.conv_flops:,} (fvcore: one multiply-add = one FLOP)")
+    return table, lines
+
+
+def show(text: str, epochs: int, plain: bool) -> int:
+    spec = load_spec(text)
+    console = Console(width=100 if plain else None, no_color=plain, soft_wrap=False)
+    table, lines = layer_table(spec, epochs)
+    console.print(table)
+    for line in lines:
+        console.print(line, highlight=False)
+    console.print(f"spec: {spec.to_json()}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = Parser(prog=PROG, description="Show an architecture spec: layers, params, FLOPs, "
+                    "receptive field, and the task's limits.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    shown = commands.add_parser("show", help="table of a spec's layers")
+    shown.add_argument("spec", help="pinned name (baseline), JSON object, or JSON file")
+    shown.add_argument("--epochs", type=int, default=MAX_EPOCHS, help="for the epochs rule")
+    shown.add_argument("--plain", action="store_true", help="no colour, width 100")
+    args = parser.parse_args(argv)
+    plain = args.plain or not sys.stdout.isatty()
+    return main_guard(PROG, lambda: show(args.spec, args.epochs, plain))
