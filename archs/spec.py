@@ -109,7 +109,8 @@ class ArchSpec:
                 f" transitions, got {len(self.transitions)}"
             )
         for index, transition in enumerate(self.transitions, start=1):
-            found.extend(transition.problems(f"transition {index}"))
+            if isinstance(transition, Transition):  # others are reported by _choice_problems
+                found.extend(transition.problems(f"transition {index}"))
         if len(self.padding) != len(self.blocks) or any(p not in PADDINGS for p in self.padding):
             found.append(f"padding: one of {PADDINGS} per block, got {list(self.padding)}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
@@ -191,7 +192,7 @@ class ArchSpec:
             flags.append("drop:0")
         elif self.dropout != 0.1 or self.dropout_at != "every_conv":
             where = "" if self.dropout_at == "every_conv" else "@end"
-            flags.append(f"drop:{self.dropout:g}{where}")
+            flags.append(f"drop:{float(self.dropout)!r}{where}")  # repr: exact, so unique
         if not self.bias:
             flags.append("nobias")
         if (self.in_channels, self.input_size, self.classes) != (1, 28, 10):
