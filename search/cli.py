@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 
-from search.errors import UsageError
+from search.errors import StudyFailed, UsageError
 
 INTERRUPTED = 130  # the shell's convention for a process ended by SIGINT
 
@@ -25,13 +26,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def interruptible() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, even where the shell started us ignoring SIGINT
+    (background jobs) or a scheduler stops us with SIGTERM: the running trial is then recorded."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def main_guard(prog: str, run: Callable[[], int]) -> int:
     """Run a command body: UsageError -> one line on stderr and 2; Ctrl-C -> 130."""
+    interruptible()
     try:
         return run()
-    except UsageError as error:
+    except (UsageError, StudyFailed) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
-        return UsageError.exit_status
+        return error.exit_status
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; run the same command again to resume", file=sys.stderr)
         return INTERRUPTED

@@ -194,6 +194,9 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
     train_limit = trial.user_attrs.get("train_images")
     full = mnist.TRAIN_COUNT - val_size
     data = mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
+    threads = options.threads or trial.user_attrs.get("threads")
+    if threads:  # reduction order, hence the last bits, can depend on the thread count
+        torch.set_num_threads(threads)
     model = seeded_build(spec, recipe.seed)
     history = train(model, data, recipe, device, on_epoch=lambda r: r.epoch >= len(stored))
     stored_val = trial.user_attrs.get("val_acc") or [None] * len(stored)

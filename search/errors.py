@@ -9,3 +9,9 @@ class UsageError(Exception):
     """
 
     exit_status = 2
+
+
+class StudyFailed(Exception):
+    """A run that could not do its work (its trials keep failing): one line, exit status 1."""
+
+    exit_status = 1

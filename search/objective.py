@@ -52,6 +52,13 @@ def end(trial: optuna.trial.Trial, kind: str, reason: str) -> None:
     trial.set_user_attr("end_reason", reason)
 
 
+def constrain(trial: optuna.trial.Trial, rule: str, violation: float) -> None:
+    """Tell the sampler how far a point is from feasible (<= 0: feasible), once per trial: a
+    retried trial inherits its original's constraints, which hold for the same point."""
+    if rule not in trial.constraints:
+        trial.set_constraint(rule, violation)
+
+
 def cnn_objective(study: CnnStudy, context: TrialContext) -> Callable[[optuna.trial.Trial], float]:
     def objective(trial: optuna.trial.Trial) -> float:
         try:
@@ -70,15 +77,15 @@ def cnn_objective(study: CnnStudy, context: TrialContext) -> Callable[[optuna.tr
 
 def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> float:
     started = time.perf_counter()
-    seed = trial_seed(trial, context.study_seed)
-    trial.set_user_attr("seed", seed)
     try:
-        proposal = study.sample(trial)
+        proposal = study.sample(trial)  # first: an enqueued "seed" param exists only after it
+        seed = trial_seed(trial, context.study_seed)
+        trial.set_user_attr("seed", seed)
         recipe = proposal.recipe.replace(seed=seed)
         if context.options.epochs is not None:
             recipe = recipe.replace(epochs=context.options.epochs)
     except (SpecError, RecipeError) as error:
-        trial.set_constraint("valid", 1.0)
+        constrain(trial, "valid", 1.0)
         end(trial, "invalid", f"pruned: {error}")
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(str(error)) from None
@@ -101,7 +108,7 @@ def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
     }.items():
         trial.set_user_attr(name, value)
     for verdict in verdicts:
-        trial.set_constraint(verdict.rule, verdict.violation)
+        constrain(trial, verdict.rule, verdict.violation)
     failed = failures(verdicts)
     context.emit(_start_event(trial, spec.summary, measured, recipe.epochs, failed))
     if failed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from search.cli import Parser, main_guard, positive_int
-from search.errors import UsageError
+from search.errors import StudyFailed, UsageError
 from search.study import RunOptions
 
 PROG = "python -m search.run"
@@ -65,6 +65,18 @@ def build_parser() -> Parser:
         type=positive_int,
         metavar="K",
         help="retrain the top K trials on all training images, once per seed",
+    )
+    parser.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="do not confirm the winners when the trial budget ends",
+    )
+    parser.add_argument("--base", help="ablation: 'baseline' (default) or 'trial:N' with --from")
+    parser.add_argument(
+        "--from",
+        dest="base_study",
+        metavar="STUDY",
+        help="ablation: the study whose trial --base trial:N names",
     )
     parser.add_argument(
         "--replay", type=int, metavar="N", help="retrain trial N from its stored spec"
@@ -152,6 +164,8 @@ def _main(args) -> int:
             confirm(study, options, args.confirm, console.emit)
             return 0
         summary = run_study(study, options, console.emit)
+        if summary.stopped_by == "failures":
+            raise StudyFailed(f"{study.name}: stopped after repeated trial failures (see above)")
         top = 0 if args.no_confirm else getattr(study, "confirm_top", 0)
         if top and summary.stopped_by == "budget":  # the search is over: confirm its winners
             confirm(study, options, top, console.emit)

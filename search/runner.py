@@ -8,8 +8,11 @@ and enqueues its parameters and seed again, so the same command resumes with tha
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import hashlib
+import os
+import socket
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from search import data as mnist
 from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
-from search.storage import open_storage, resolve_url
+from search.storage import heartbeat_settings, open_storage, resolve_url
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 from search.train import resolve_device
 
@@ -219,11 +222,9 @@ def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate
             raise
         if taken >= budget:
             gate.release()
-            if running == 0:
-                return "budget"
-            with warnings.catch_warnings():  # experimental since v2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(optuna_study)  # a dead worker's: FAIL + retry
+            if running == 0 or not heartbeats(optuna_study):
+                return "budget"  # without heartbeats, others' RUNNING trials cannot be judged
+            recover_dead_trials(optuna_study)  # a dead worker's trial: FAIL, then its retry runs
             time.sleep(POLL_SECONDS)
             continue
         state = _one_trial(optuna_study, objective, gate)
@@ -239,6 +240,7 @@ def _one_trial(optuna_study, objective, gate: BudgetGate) -> TrialState:
 
     def gated(trial: optuna.trial.Trial) -> float:
         started.append(trial.number)
+        claim(optuna_study, trial)
         gate.release()
         return objective(trial)
 
@@ -253,6 +255,45 @@ def _one_trial(optuna_study, objective, gate: BudgetGate) -> TrialState:
     if not started:
         return TrialState.FAIL
     return trial_by_number(optuna_study, started[0]).state
+
+
+def heartbeats(optuna_study: optuna.Study) -> bool:
+    storage = optuna_study._storage  # Optuna exposes no public accessor for a study's storage
+    return getattr(storage, "get_heartbeat_interval", lambda: None)() is not None
+
+
+def claim(optuna_study: optuna.Study, trial: optuna.trial.Trial) -> None:
+    """Mark a trial as owned by a live process, its first heartbeat written before the mark.
+
+    Optuna's stale check skips RUNNING trials that have no heartbeat yet, so a worker killed
+    between taking a trial and its heartbeat thread's first write would leave it RUNNING forever.
+    A claimed trial always has a heartbeat; an unclaimed one older than the grace period is dead.
+    """
+    storage = optuna_study._storage
+    if heartbeats(optuna_study):
+        storage.record_heartbeat(trial._trial_id)
+    trial.set_user_attr("claimed_by", f"{socket.gethostname()}:{os.getpid()}")
+
+
+def recover_dead_trials(optuna_study: optuna.Study) -> None:
+    """FAIL (then retry) RUNNING trials whose process died: stale heartbeats, or never claimed."""
+    with warnings.catch_warnings():  # experimental since v2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(optuna_study)
+    storage = optuna_study._storage
+    _, grace = heartbeat_settings()
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
+    for trial in optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if "claimed_by" in trial.user_attrs or trial.datetime_start > cutoff:
+            continue
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another process got there first
+        retry = storage.get_heartbeat_stale_trial_callback()
+        if retry is not None:
+            retry(optuna_study, storage.get_trial(trial._trial_id))
 
 
 def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:

@@ -197,6 +197,7 @@ def worker_main(argv: list[str]) -> int:
     import optuna
     import torch
 
+    from search.cli import interruptible
     from search.confirm import confirm_worker_study
     from search.console import OptunaLogHandler
     from search.runner import run_study
@@ -204,7 +205,7 @@ def worker_main(argv: list[str]) -> int:
 
     config = json.loads(argv[0])
     torch.set_num_threads(config["threads"])
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM: clean stop, like Ctrl-C
+    interruptible()  # SIGINT (from the launcher) and SIGTERM: record the trial, then stop
     options = RunOptions(
         **{k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
     )
