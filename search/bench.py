@@ -16,7 +16,6 @@ N single-thread workers, in one run, as a ratio.
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import shutil
 import sys
@@ -30,6 +29,7 @@ import torch.nn.functional as F
 from archs import BASELINE, ReferenceNet
 from search.cli import Parser, main_guard, positive_int
 from search.data import MEAN, STD, load_mnist, prepare
+from search.provenance import machine
 from search.recipe import REFERENCE_RECIPE
 from search.train import evaluate, seeded_build, train
 
@@ -98,25 +98,6 @@ def engine_rate(arrays, batches: int, precision: str = "fp32") -> float:
 
 def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # ru_maxrss is KiB
-
-
-def machine() -> str:
-    cpu = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor() or "unknown CPU",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__},"
-        f" {torch.get_num_threads()} threads, Python {platform.python_version()}"
-    )
 
 
 def bench_data(data_root: str | None, batches: int, quick: bool) -> int:

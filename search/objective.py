@@ -20,6 +20,7 @@ from archs import SpecError
 from search.data import Data
 from search.limits import failures
 from search.profile import profile
+from search.pruners import pruner_name
 from search.recipe import RecipeError
 from search.study import CnnStudy, RunOptions, derive_seed
 from search.train import EpochRecord, seeded_build, train
@@ -129,7 +130,7 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
         "train_loss": [],
         "epoch_seconds": [],
     }
-    pruned_at: list[int] = []
+    pruned_at: list[tuple[int, str]] = []
 
     def on_epoch(record: EpochRecord) -> bool:
         for name, values in columns.items():
@@ -145,7 +146,8 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
         score = study.score(record.val_acc, trial.user_attrs["params"])
         trial.report(score, record.epoch)  # validation only: test never reaches the pruner
         if trial.should_prune():
-            pruned_at.append(record.epoch)
+            frozen = trial.study._storage.get_trial(trial._trial_id)  # what the pruner judged
+            pruned_at.append((record.epoch, pruner_name(trial.study, frozen)))
             return True
         return False
 
@@ -170,10 +172,10 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(history.message)
     if pruned_at:
-        pruner = type(trial.study.pruner).__name__
-        end(trial, "pruner", f"pruned by {pruner} at epoch {pruned_at[0]}")
+        epoch, pruner = pruned_at[0]
+        end(trial, "pruner", f"pruned by {pruner} at epoch {epoch}")
         _emit_end(context, trial, "PRUNED", started)
-        raise optuna.TrialPruned(f"pruned by {pruner} at epoch {pruned_at[0]}")
+        raise optuna.TrialPruned(f"pruned by {pruner} at epoch {epoch}")
     value = _value(study, columns, trial.user_attrs["params"])
     _store_best(trial, columns)
     trial.set_user_attr(

@@ -195,7 +195,10 @@ def render_study(storage, name: str, url: str, out: str) -> str:
     confirmations = listed_trials(companion) if companion else []
     trials = own + confirmations
     description = optuna_study.user_attrs.get("description") or f"study {name}"
-    top = header(name, description, url, trials, out)
+    sessions = optuna_study.user_attrs.get("sessions", [])
+    if companion:
+        sessions = sessions + companion.user_attrs.get("sessions", [])
+    top = header(name, description, url, trials, out, sessions=sessions)
     out_dir = Path(out) / name
     out_dir.mkdir(parents=True, exist_ok=True)
     paths, summary = render_kind(kind, optuna_study, companion, out_dir, top)

@@ -43,6 +43,18 @@ def trial_devices(trials: list[FrozenTrial]) -> str:
     )
 
 
+def run_lines(sessions: list[dict] | None) -> str:
+    """One line per `python -m search.run` session that produced the trials (newest last)."""
+    if not sessions:
+        return ""
+    lines = [
+        f"  - `{s['command']}` ({s['started']}, {s['host']}: {s['machine']})"
+        for s in sessions[-5:]
+    ]
+    more = f" (the last 5 of {len(sessions)})" if len(sessions) > 5 else ""
+    return f"- run with{more}:\n" + "\n".join(lines) + "\n"
+
+
 def utc_date() -> str:
     return datetime.datetime.now(datetime.UTC).date().isoformat()
 
@@ -54,16 +66,18 @@ def header(
     trials: list[FrozenTrial],
     out: str = DEFAULT_OUT,
     machine: str | None = None,
+    sessions: list[dict] | None = None,
 ) -> str:
     """The README's title and provenance lines, as markdown."""
     if machine is None:
-        from search.bench import machine as this_machine
+        from search.provenance import machine as this_machine
 
         machine = this_machine()
     links = ", ".join(f"[{name}]({name})" for name in DATA_FILES)
     return (
         f"# {study_name}\n\n{description}\n\n"
-        f"- command: `{command_line(study_name, url, out)}`\n"
+        f"{run_lines(sessions)}"
+        f"- report: `{command_line(study_name, url, out)}`\n"
         f"- storage: `{url}`\n"
         f"- rendered on: {machine}\n"
         f"- trials ran on: {trial_devices(trials)}\n"

@@ -106,11 +106,13 @@ def options_from(args) -> RunOptions:
         threads=args.threads,
         base=args.base,
         base_study=args.base_study,
+        argv=args.argv,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = tuple(sys.argv[1:] if argv is None else argv)  # recorded on the study
     return main_guard(PROG, lambda: _main(args))
 
 

@@ -26,6 +26,7 @@ from search import data as mnist
 from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
+from search.provenance import record_session
 from search.storage import heartbeat_settings, open_storage, resolve_url
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 from search.train import resolve_device
@@ -158,6 +159,8 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     data = load_data(study, options, device)  # before the storage: bad data writes nothing
     url = resolve_url(options.storage)
     optuna_study = create_or_load(study, options, open_storage(url))
+    if options.argv is not None:  # a command (not a worker, not a library call): keep it
+        record_session(optuna_study, list(options.argv))
     enqueue_missing(optuna_study, study.enqueued(options))
     budget = study.budget(options)
     context = TrialContext(data, device, options, study_seed(study, options), emit)

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from search import data as mnist
 from search.console import make_console
 from search.errors import UsageError
+from search.provenance import record_session
 from search.runner import create_or_load, enqueue_missing, validate_options
 from search.storage import open_storage, resolve_url
 from search.study import CnnStudy, RunOptions, StudyDef
@@ -32,12 +33,14 @@ def threads_per_worker(workers: int, requested: int | None = None) -> int:
     return requested or max(1, (os.cpu_count() or 1) // workers)
 
 
-def prepare(study: StudyDef, options: RunOptions) -> None:
+def prepare(study: StudyDef, options: RunOptions, workers: int) -> None:
     """Everything a worker would fail on, checked once; then the study and its queue exist."""
     validate_options(study, options)
     if study.needs_data:
         mnist.load_mnist(options.data_root)
     optuna_study = create_or_load(study, options, open_storage(resolve_url(options.storage)))
+    if options.argv is not None:
+        record_session(optuna_study, list(options.argv), workers)
     enqueue_missing(optuna_study, study.enqueued(options))
 
 
@@ -65,7 +68,7 @@ def launch(
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
         if confirm is None:
-            prepare(study, options)
+            prepare(study, options, workers)
             code = run_pool(key or study.name, options, workers, threads, console.emit)
             _report_end(study, options, study.name, console.emit)
             if code != 0 or not auto_confirm or not _auto_confirm(study, options):
@@ -111,7 +114,8 @@ def run_pool(
 ) -> int:
     """Start the workers, merge their output, wait; 130 when interrupted, else worst exit code."""
     lock = threading.Lock()
-    config = {"study": name, "options": asdict(options), "threads": threads, "confirm": confirm}
+    worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
+    config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "search.worker", json.dumps({**config, "worker": index})],

@@ -18,6 +18,7 @@ import optuna
 
 from archs import BASELINE, ArchSpec, Transition
 from search.limits import Limits
+from search.pruners import AnyPruner
 from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal
 
@@ -114,9 +115,16 @@ def make_sampler(seed: int) -> optuna.samplers.BaseSampler:
 
 
 def make_pruner(seed: int) -> optuna.pruners.BasePruner:
-    # Brackets start at epochs 2, 6 and 18 (reduction factor 3); only the top third of a rung
-    # goes on. Bracket assignment is a hash of the trial number, so it is deterministic.
-    return optuna.pruners.HyperbandPruner(min_resource=2, max_resource=19, reduction_factor=3)
+    # Hyperband: brackets start at epochs 2, 6 and 18 (reduction factor 3); only the top third
+    # of a rung goes on. Bracket assignment is a hash of the trial number, so it is
+    # deterministic. The floor: a score under 50% after 2 epochs is a dead trial (MNIST nets
+    # that learn are above 90% by then), whatever its bracket.
+    return AnyPruner(
+        [
+            optuna.pruners.HyperbandPruner(min_resource=2, max_resource=19, reduction_factor=3),
+            optuna.pruners.ThresholdPruner(lower=50.0, n_warmup_steps=2),
+        ]
+    )
 
 
 STUDY = CnnStudy(

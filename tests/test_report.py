@@ -118,7 +118,7 @@ def test_header_states_command_storage_machine_and_date(built, rendered):
     command = (
         f"python -m search.report --study cnn20k --storage {built['url']} --out {built['out']}"
     )
-    assert f"- command: `{command}`" in text
+    assert f"- report: `{command}`" in text
     assert f"- storage: `{built['url']}`" in text
     trials = trials_of(built, "cnn20k") + trials_of(built, "cnn20k.confirm")
     measured = sum("device" in t.user_attrs for t in trials)  # all but invalid specs
