@@ -1,0 +1,138 @@
+"""Confirmation, replay and export on a 2-trial real-data study."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import subprocess
+import sys
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from archs import ArchSpec, build
+from search.confirm import confirm, confirmation_summaries, export_trial, replay_trial
+from search.errors import UsageError
+from search.runner import run_study
+from search.study import RunOptions
+from studies import STUDIES
+
+
+@pytest.fixture(scope="module")
+def two_trials(tmp_path_factory, data_root):
+    folder = tmp_path_factory.mktemp("confirm")
+    options = RunOptions(
+        storage=f"sqlite:///{folder / 'r.db'}",
+        data_root=str(data_root),
+        device="cpu",
+        epochs=2,
+        train_limit=2048,
+        val_size=256,
+        trials=2,
+        seeds=(1, 2),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        run_study(STUDIES["cnn20k"], options)
+        events = []
+        summaries = confirm(STUDIES["cnn20k"], options, 2, events.append)
+    return folder, options, summaries, events
+
+
+def load(folder, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{folder / 'r.db'}")
+
+
+def test_confirmation_retrains_the_top_trials_on_all_images_once_per_seed(two_trials):
+    folder, _, summaries, events = two_trials
+    study, companion = load(folder, "cnn20k"), load(folder, "cnn20k.confirm")
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    ranked = sorted(complete, key=lambda t: -t.value)
+    runs = companion.trials
+    assert sorted((t.params["source_trial"], t.params["seed"]) for t in runs) == sorted(
+        (t.number, seed) for t in ranked[:2] for seed in (1, 2)
+    )
+    for run in runs:
+        source = study.trials[run.params["source_trial"]]
+        assert run.state == TrialState.COMPLETE
+        assert run.user_attrs["seed"] == run.params["seed"]  # the seed asked for is the seed used
+        assert run.user_attrs["spec"] == source.user_attrs["spec"]
+        assert run.user_attrs["val_images"] == 0  # all training images: no validation split
+        assert run.user_attrs["train_images"] == 2048
+        assert run.value == run.user_attrs["test_acc"][-1]
+    for row in summaries:
+        finals = [
+            t.user_attrs["test_acc"][-1]
+            for t in runs
+            if t.params["source_trial"] == row["source_trial"]
+        ]
+        assert row["mean"] == pytest.approx(statistics.fmean(finals))
+        assert row["std"] == pytest.approx(statistics.stdev(finals))
+        assert row["min"] == min(finals) and row["seeds"] == [1, 2]
+    assert sum("confirmed trial" in e.get("message", "") for e in events) == len(summaries)
+    assert confirmation_summaries(companion) == summaries
+
+
+def test_confirmation_resumes_without_running_anything_twice(two_trials):
+    folder, options, summaries, _ = two_trials
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        again = confirm(STUDIES["cnn20k"], options, 2)
+    assert again == summaries
+    assert len(load(folder, "cnn20k.confirm").trials) == 4
+
+
+def test_replay_reproduces_a_trial_exactly(two_trials):
+    folder, options, _, _ = two_trials
+    events = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        assert replay_trial(STUDIES["cnn20k"], options, 0, events.append) == 0
+    messages = [e["message"] for e in events]
+    assert sum(m.endswith("| same") for m in messages) == 2  # two epochs, both identical
+    assert messages[-1].startswith("trial 0: reproduced exactly on cpu")
+
+
+def test_export_writes_a_standalone_module_with_identical_outputs(two_trials, tmp_path):
+    folder, options, _, _ = two_trials
+    out = tmp_path / "exported"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        assert export_trial(STUDIES["cnn20k"], options, 0, str(out)) == 0
+        with pytest.raises(UsageError, match="not empty"):
+            export_trial(STUDIES["cnn20k"], options, 0, str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["model.py", "spec.json", "weights.pt"]
+    module_spec = importlib.util.spec_from_file_location("exported_model", out / "model.py")
+    exported = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(exported)
+    net = exported.Net()
+    state = torch.load(out / "weights.pt", weights_only=True)
+    net.load_state_dict(state)
+    reference = build(ArchSpec.from_json(exported.SPEC))
+    reference.load_state_dict(state)
+    images = torch.randn(5, 1, 28, 28)
+    assert torch.equal(net.eval()(images), reference.eval()(images))
+    assert (
+        "torch" in (out / "model.py").read_text() and "archs" not in (out / "model.py").read_text()
+    )
+
+
+def test_cli_confirm_replay_export_errors(two_trials, tmp_path):
+    folder, _, _, _ = two_trials
+    storage = f"sqlite:///{folder / 'r.db'}"
+    for args, message in (
+        (["--replay", "99"], "has no trial 99"),
+        (["--export", "x", str(tmp_path / "e")], "N must be a trial number"),
+        (["--confirm", "2", "--study", "baseline"], "--confirm applies to search studies"),
+    ):
+        study = [] if "--study" in args else ["--study", "cnn20k"]
+        result = subprocess.run(
+            [sys.executable, "-m", "search.run", *study, *args, "--storage", storage],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 2 and message in result.stderr, result.stderr
