@@ -15,18 +15,25 @@ from optuna.trial import FrozenTrial
 
 
 class AnyPruner(optuna.pruners.BasePruner):
+    """Prunes when any of `pruners` does; remembers which one, per trial, for the end reason.
+
+    The decision is recorded when it is made: Hyperband writes its rung bookkeeping into the
+    trial on the first call, so asking it again afterwards would not give the same answer.
+    """
+
     def __init__(self, pruners: Sequence[optuna.pruners.BasePruner]):
         self.pruners = tuple(pruners)
+        self._fired: dict[int, str] = {}  # trial number -> pruner that pruned it
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        return any(pruner.prune(study, trial) for pruner in self.pruners)
-
-    def which(self, study: optuna.Study, trial: FrozenTrial) -> str:
-        """A description of the first pruner that prunes `trial` now (its class name)."""
         for pruner in self.pruners:
             if pruner.prune(study, trial):
-                return describe(pruner)
-        return type(self).__name__
+                self._fired[trial.number] = describe(pruner)
+                return True
+        return False
+
+    def which(self, trial: FrozenTrial) -> str:
+        return self._fired.get(trial.number, type(self).__name__)
 
 
 def describe(pruner: optuna.pruners.BasePruner) -> str:
@@ -40,4 +47,4 @@ def describe(pruner: optuna.pruners.BasePruner) -> str:
 
 def pruner_name(study: optuna.Study, trial: FrozenTrial) -> str:
     pruner = study.pruner
-    return pruner.which(study, trial) if isinstance(pruner, AnyPruner) else describe(pruner)
+    return pruner.which(trial) if isinstance(pruner, AnyPruner) else describe(pruner)

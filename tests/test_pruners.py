@@ -18,6 +18,7 @@ def reported(study: optuna.Study, values: list[float]) -> optuna.trial.FrozenTri
 def test_a_dead_trial_is_pruned_at_epoch_2_whatever_its_bracket():
     study = optuna.create_study(direction="maximize", pruner=make_pruner(1))
     dead = reported(study, [10.75, 10.75])
+    assert pruner_name(study, dead) == "AnyPruner"  # nothing decided yet
     assert study.pruner.prune(study, dead)
     assert pruner_name(study, dead) == "ThresholdPruner (score below 50.0)"
     early = reported(study, [10.75])  # one epoch is too early to judge
@@ -33,3 +34,19 @@ def test_any_pruner_prunes_when_one_of_its_pruners_does():
     assert study.pruner.prune(study, trial)
     assert pruner_name(study, trial) == "ThresholdPruner (score above 0.0)"
     assert not AnyPruner([never]).prune(study, trial)
+
+
+def test_the_pruner_named_is_the_one_that_decided_even_for_hyperband():
+    pruner = AnyPruner(
+        [optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)]
+    )
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for _ in range(9):  # fill the brackets' first rungs with good trials
+        trial = study.ask()
+        trial.report(99.0, 1)
+        assert not trial.should_prune()  # records the rung, as a running trial would
+        study.tell(trial, 99.0)
+    bad = [reported(study, [20.0]) for _ in range(9)]
+    fired = [t for t in bad if study.pruner.prune(study, t)]
+    assert fired  # some bad trial lands in a bracket that prunes at epoch 1
+    assert {pruner_name(study, t) for t in fired} == {"HyperbandPruner"}
