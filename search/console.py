@@ -144,25 +144,33 @@ def _format(event: dict) -> str | None:
     kind = event.get("type")
     if kind == "study":
         c = event["counts"]
-        return (f"study {event['study']}: {c['COMPLETE'] + c['PRUNED']}/{event['budget']} trials"
-                f" finished, {c['FAIL']} failed; storage {event['storage']};"
-                f" device {event['device']}")
+        return (
+            f"study {event['study']}: {c['COMPLETE'] + c['PRUNED']}/{event['budget']} trials"
+            f" finished, {c['FAIL']} failed; storage {event['storage']};"
+            f" device {event['device']}"
+        )
     if kind == "trial_start":
         over = f"  over budget: {'; '.join(event['over_budget'])}" if event["over_budget"] else ""
-        return (f"trial {event['trial']} start  {event['summary']}  {event['params']:,} params"
-                f"  {fmt_flops(event['flops'])} FLOPs  {event['epochs']} epochs{over}")
+        return (
+            f"trial {event['trial']} start  {event['summary']}  {event['params']:,} params"
+            f"  {fmt_flops(event['flops'])} FLOPs  {event['epochs']} epochs{over}"
+        )
     if kind == "epoch":
-        return (f"trial {event['trial']} epoch {event['epoch']}/{event['epochs']}"
-                f"  val {fmt_pct(event['val_acc'])}  test {fmt_pct(event['test_acc'])}"
-                f"  loss {event['train_loss']:.4f}  {event['epoch_seconds']:.1f}s"
-                f"  {event['images_per_second']:,.0f} img/s")
+        return (
+            f"trial {event['trial']} epoch {event['epoch']}/{event['epochs']}"
+            f"  val {fmt_pct(event['val_acc'])}  test {fmt_pct(event['test_acc'])}"
+            f"  loss {event['train_loss']:.4f}  {event['epoch_seconds']:.1f}s"
+            f"  {event['images_per_second']:,.0f} img/s"
+        )
     if kind == "trial_end":
         return _format_end(event)
     if kind == "done":
         c = event["counts"]
-        return (f"done {event['study']}: {c['COMPLETE']} complete, {c['PRUNED']} pruned,"
-                f" {c['FAIL']} failed of budget {event['budget']}"
-                f" (stopped by {event['stopped_by']})")
+        return (
+            f"done {event['study']}: {c['COMPLETE']} complete, {c['PRUNED']} pruned,"
+            f" {c['FAIL']} failed of budget {event['budget']}"
+            f" (stopped by {event['stopped_by']})"
+        )
     if kind == "log":
         return str(event["message"])
     return None
@@ -189,9 +197,11 @@ def format_row(row: dict) -> str:
     score = f"val {fmt_pct(row['best_val_acc'])}"
     if row["best_val_acc"] is None and row["value"] is not None:
         score = f"value {row['value']:.4g}"
-    return (f"top {row['rank']}: trial {row['trial']}  {score}  {_epochs_text(row)} epochs"
-            f"  {fmt_count(row['params'])} params  {fmt_flops(row['flops'])} FLOPs"
-            f"  {_end_text(row)}  {row['summary'] or '-'}")
+    return (
+        f"top {row['rank']}: trial {row['trial']}  {score}  {_epochs_text(row)} epochs"
+        f"  {fmt_count(row['params'])} params  {fmt_flops(row['flops'])} FLOPs"
+        f"  {_end_text(row)}  {row['summary'] or '-'}"
+    )
 
 
 def _epochs_text(row: dict) -> str:
@@ -205,8 +215,14 @@ def _end_text(row: dict) -> str:
 def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
     """The leaderboard as a rich table: the live view and `python -m search.leaderboard` use it."""
     show_value = any(row["best_val_acc"] is None and row["value"] is not None for row in rows)
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
-                  pad_edge=False, show_edge=False)
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+        show_edge=False,
+    )
     for name in ("#", "trial"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("spec", overflow="fold", min_width=14)
@@ -217,23 +233,38 @@ def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
         value = [] if not show_value else ["-" if row["value"] is None else f"{row['value']:.4g}"]
         style = {"COMPLETE": None, "FAIL": "red", "RUNNING": "cyan"}.get(row["state"], "dim")
         table.add_row(
-            str(row["rank"]), str(row["trial"]), row["summary"] or "-", fmt_count(row["params"]),
-            fmt_flops(row["flops"]), fmt_pct(row["best_val_acc"]), fmt_pct(row["test_at_best"]),
-            _epochs_text(row), *value, _end_text(row), style=style,
+            str(row["rank"]),
+            str(row["trial"]),
+            row["summary"] or "-",
+            fmt_count(row["params"]),
+            fmt_flops(row["flops"]),
+            fmt_pct(row["best_val_acc"]),
+            fmt_pct(row["test_at_best"]),
+            _epochs_text(row),
+            *value,
+            _end_text(row),
+            style=style,
         )
     return table
 
 
-def print_leaderboard(rows: list[dict], title: str, plain: bool = False,
-                      stream: TextIO | None = None) -> None:
+def print_leaderboard(
+    rows: list[dict], title: str, plain: bool = False, stream: TextIO | None = None
+) -> None:
     """Print a title line and the table once; plain: no colour, no escapes, WIDTH wide."""
     stream = stream or sys.stdout
     body = leaderboard_table(rows) if rows else Text("no trials yet")
     if not wants_plain(plain, stream, os.environ):
         Console(file=stream, highlight=False).print(Text(title), body)
         return
-    console = Console(file=io.StringIO(), width=WIDTH, color_system=None, force_terminal=False,
-                      highlight=False, emoji=False)
+    console = Console(
+        file=io.StringIO(),
+        width=WIDTH,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+    )
     console.print(Text(title), body, crop=True)
     lines = console.file.getvalue().splitlines()
     stream.write("".join(line.rstrip() + "\n" for line in lines))

@@ -33,8 +33,11 @@ def leaderboard_rows(optuna_study: optuna.Study, top: int = TOP) -> list[dict]:
 
 def leaderboard_event(optuna_study: optuna.Study, top: int = TOP) -> dict:
     """The console event carrying the current leaderboard (the runner emits it per trial end)."""
-    return {"type": "leaderboard", "study": optuna_study.study_name,
-            "rows": leaderboard_rows(optuna_study, top)}
+    return {
+        "type": "leaderboard",
+        "study": optuna_study.study_name,
+        "rows": leaderboard_rows(optuna_study, top),
+    }
 
 
 def best_val_acc(trial: FrozenTrial) -> float | None:
@@ -82,8 +85,10 @@ def _params_summary(params: dict) -> str | None:
     """Trials without a spec summary (the lr-sweep toy study): their sampled parameters."""
     if not params:
         return None
-    return ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
-                     for name, value in params.items())
+    return ", ".join(
+        f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in params.items()
+    )
 
 
 def build_parser() -> Parser:
@@ -94,8 +99,11 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--study", required=True, help="study name as stored")
     parser.add_argument("--top", type=positive_int, default=TOP, help=f"rows (default {TOP})")
-    parser.add_argument("--storage", help="Optuna storage URL, or journal:PATH (default: "
-                        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)")
+    parser.add_argument(
+        "--storage",
+        help="Optuna storage URL, or journal:PATH (default: "
+        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
+    )
     parser.add_argument("--plain", action="store_true", help="no colour, width 120")
     return parser
 
@@ -119,8 +127,10 @@ def load_existing(name: str, url: str | None) -> optuna.Study:
     url = resolve_url(url)
     path = _file_of(url)
     if path is not None and not path.is_file():
-        raise UsageError(f"no storage file at {path} ({url}); run python -m search.run first"
-                         " or pass --storage URL")
+        raise UsageError(
+            f"no storage file at {path} ({url}); run python -m search.run first"
+            " or pass --storage URL"
+        )
     storage = open_storage(url, heartbeat=False)
     names = study_names(storage)
     if name not in names:
@@ -131,9 +141,9 @@ def load_existing(name: str, url: str | None) -> optuna.Study:
 
 def _file_of(url: str) -> Path | None:
     if url.startswith(JOURNAL_PREFIX):
-        return Path(url[len(JOURNAL_PREFIX):])
+        return Path(url[len(JOURNAL_PREFIX) :])
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url[len("sqlite:///"):])
+        return Path(url[len("sqlite:///") :])
     return None
 
 
@@ -142,9 +152,11 @@ def _title(optuna_study: optuna.Study, shown: int) -> str:
     for trial in optuna_study.get_trials(deepcopy=False):
         if trial.state.name in found:
             found[trial.state.name] += 1
-    return (f"{optuna_study.study_name}: top {shown} of {sum(found.values())} trials"
-            f" ({found['COMPLETE']} complete, {found['PRUNED']} pruned, {found['FAIL']} failed,"
-            f" {found['RUNNING']} running)")
+    return (
+        f"{optuna_study.study_name}: top {shown} of {sum(found.values())} trials"
+        f" ({found['COMPLETE']} complete, {found['PRUNED']} pruned, {found['FAIL']} failed,"
+        f" {found['RUNNING']} running)"
+    )
 
 
 if __name__ == "__main__":

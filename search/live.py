@@ -55,9 +55,12 @@ class RunningTrial:
         done = max(self.epoch - 1, 0) * self.batches + self.batch
         ips = "-" if self.images_per_second is None else f"{self.images_per_second:,.0f}"
         return [
-            f"trial {self.trial}", self.summary, f"epoch {self.epoch}/{self.epochs}",
+            f"trial {self.trial}",
+            self.summary,
+            f"epoch {self.epoch}/{self.epochs}",
             ProgressBar(total=total or 1, completed=done if total else 0, width=24),
-            f"batch {self.batch}/{self.batches or '-'}", f"val {fmt_pct(self.val_acc)}",
+            f"batch {self.batch}/{self.batches or '-'}",
+            f"val {fmt_pct(self.val_acc)}",
             f"{ips} img/s",
         ]
 
@@ -65,8 +68,9 @@ class RunningTrial:
 class LiveConsole:
     """The live view for a terminal; `view()` is what it draws (tests render it themselves)."""
 
-    def __init__(self, console: Console | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, console: Console | None = None, clock: Callable[[], float] = time.monotonic
+    ):
         self.console = console or Console()
         self._clock = clock
         self._started = clock()
@@ -79,12 +83,21 @@ class LiveConsole:
         self._recent: deque[str] = deque(maxlen=RECENT_LINES)
         self._done: tuple[str, float] | None = None  # (stopped by, clock at done)
         self._handler = OptunaLogHandler(self.emit)
-        self._live = Live(console=self.console, get_renderable=self.view, transient=False,
-                          refresh_per_second=REFRESH_PER_SECOND)
+        self._live = Live(
+            console=self.console,
+            get_renderable=self.view,
+            transient=False,
+            refresh_per_second=REFRESH_PER_SECOND,
+        )
         self._handlers: dict[str, Callable[[dict], None]] = {
-            "study": self._on_study, "trial_start": self._on_start, "progress": self._on_progress,
-            "epoch": self._on_epoch, "trial_end": self._on_end, "leaderboard": self._on_rows,
-            "log": self._on_log, "done": self._on_done,
+            "study": self._on_study,
+            "trial_start": self._on_start,
+            "progress": self._on_progress,
+            "epoch": self._on_epoch,
+            "trial_end": self._on_end,
+            "leaderboard": self._on_rows,
+            "log": self._on_log,
+            "done": self._on_done,
         }
 
     def __enter__(self) -> LiveConsole:
@@ -120,19 +133,30 @@ class LiveConsole:
         if event["over_budget"]:  # pruned at once: its trial_end line names the rule
             return
         self._running[event["trial"]] = RunningTrial(
-            event["trial"], event["summary"] or "-", event["epochs"])
+            event["trial"], event["summary"] or "-", event["epochs"]
+        )
 
     def _on_progress(self, event: dict) -> None:
         running = self._running.get(event["trial"]) or RunningTrial(event["trial"])
         self._running[event["trial"]] = replace(
-            running, epochs=event["epochs"], epoch=event["epoch"], batch=event["batch"],
-            batches=event["batches"], images_per_second=event["images_per_second"])
+            running,
+            epochs=event["epochs"],
+            epoch=event["epoch"],
+            batch=event["batch"],
+            batches=event["batches"],
+            images_per_second=event["images_per_second"],
+        )
 
     def _on_epoch(self, event: dict) -> None:
         running = self._running.get(event["trial"]) or RunningTrial(event["trial"])
         self._running[event["trial"]] = replace(
-            running, epochs=event["epochs"], epoch=event["epoch"], batch=running.batches,
-            val_acc=event["val_acc"], images_per_second=event["images_per_second"])
+            running,
+            epochs=event["epochs"],
+            epoch=event["epoch"],
+            batch=running.batches,
+            val_acc=event["val_acc"],
+            images_per_second=event["images_per_second"],
+        )
 
     def _on_end(self, event: dict) -> None:
         self._running.pop(event["trial"], None)
@@ -178,8 +202,11 @@ class LiveConsole:
                     grid.add_row(*self._running[trial].row())
                 parts.append(grid)
             title = f"leaderboard (top {len(self._rows)})" if self._rows else None
-            parts.append(leaderboard_table(self._rows, title) if self._rows
-                         else Text("leaderboard: no finished trial yet", style="dim"))
+            parts.append(
+                leaderboard_table(self._rows, title)
+                if self._rows
+                else Text("leaderboard: no finished trial yet", style="dim")
+            )
             if self._recent:
                 parts.append(Text("\n".join(self._recent), style="dim"))
             return Group(*parts)

@@ -59,8 +59,14 @@ def layer_table(spec: ArchSpec, epochs: int) -> tuple[Table, list[str]]:
     for layer in measured.layers:
         rf = receptive.get(layer.name, rf)
         shape = "x".join(str(d) for d in layer.output_shape[1:])
-        table.add_row(layer.name, layer.kind, shape, f"{layer.params:,}" if layer.params else "",
-                      f"{layer.flops:,}" if layer.flops else "", str(rf))
+        table.add_row(
+            layer.name,
+            layer.kind,
+            shape,
+            f"{layer.params:,}" if layer.params else "",
+            f"{layer.flops:,}" if layer.flops else "",
+            str(rf),
+        )
     table.add_section()
     table.add_row("total", "", "", f"{measured.params:,}", f"{measured.flops:,}", "")
     verdicts = Limits().check(model, measured, epochs)
@@ -81,8 +87,11 @@ def show(text: str, epochs: int, plain: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog=PROG, description="Show an architecture spec: layers, params, FLOPs, "
-                    "receptive field, and the task's limits.")
+    parser = Parser(
+        prog=PROG,
+        description="Show an architecture spec: layers, params, FLOPs, "
+        "receptive field, and the task's limits.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     shown = commands.add_parser("show", help="table of a spec's layers")
     shown.add_argument("spec", help="pinned name (baseline), JSON object, or JSON file")

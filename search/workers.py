@@ -124,6 +124,7 @@ def run_pool(
             text=True,
             bufsize=1,
             start_new_session=True,  # Ctrl-C reaches workers once, through the launcher
+            preexec_fn=_stop_with_parent,
         )
         for index in range(workers)
     ]
@@ -166,6 +167,18 @@ def _once_per_pool(emit):
     return filtered
 
 
+def _stop_with_parent() -> None:
+    """In the child: SIGTERM when the launcher dies (even by SIGKILL), so the worker records its
+    trial and stops instead of writing into a closed pipe. Linux only; elsewhere a no-op."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def stop(processes: list[subprocess.Popen]) -> None:
     """SIGINT every worker, give them time to record their trials, then kill stragglers."""
     for process in processes:
@@ -196,6 +209,24 @@ def _relay(stream, index: int, emit, lock: threading.Lock, is_json: bool) -> Non
             emit(event)
 
 
+class JsonLines:
+    """A worker's events as JSON lines; if the launcher is gone, go quiet instead of failing
+    the trial in the middle of training (the launcher's death signal stops us cleanly)."""
+
+    def __init__(self, stream):
+        self.stream, self.open = stream, True
+
+    def __call__(self, event: dict) -> None:
+        if not self.open:
+            return
+        try:
+            self.stream.write(json.dumps(event, default=str) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, OSError):
+            self.open = False
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing flushes into the pipe
+
+
 def worker_main(argv: list[str]) -> int:
     """The body of `python -m search.worker CONFIG`: run trials, print events as JSON lines."""
     import optuna
@@ -217,8 +248,7 @@ def worker_main(argv: list[str]) -> int:
     if config.get("confirm"):
         study = confirm_worker_study(study, options, config["confirm"])
 
-    def emit(event: dict) -> None:
-        print(json.dumps(event, default=str), flush=True)
+    emit = JsonLines(sys.stdout)
 
     optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
     optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))

@@ -26,7 +26,7 @@ from studies.cnn20k import params_for
 
 REPO = Path(__file__).resolve().parents[1]
 WIDE = ArchSpec(blocks=((16, 32, 32), (32, 32)), transitions=(Transition(width=16),))
-TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain"]
+TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", "--workers", "1"]
 
 
 def tiny_options(tmp_path: Path, data_root: Path, **changes) -> RunOptions:
@@ -275,6 +275,8 @@ def test_ctrl_c_requeues_the_running_trial_and_rerun_completes(tmp_path, data_ro
         "--train-limit",
         "3000",
         "--plain",
+        "--workers",
+        "1",
     ]
     process = subprocess.Popen(
         [sys.executable, "-m", "search.run", *args],

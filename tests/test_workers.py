@@ -73,6 +73,14 @@ def wait_for(condition, seconds: float = 300) -> None:
         time.sleep(0.3)
 
 
+def sampled_running(url: str, name: str) -> int:
+    """RUNNING trials whose parameters are drawn (a kill before that leaves nothing to retry)."""
+    try:
+        return sum(t.state == TrialState.RUNNING and bool(t.params) for t in trials_of(url, name))
+    except KeyError:
+        return 0
+
+
 def states(url: str, name: str) -> list[TrialState]:
     try:
         return [t.state for t in trials_of(url, name)]
@@ -149,7 +157,7 @@ def test_a_killed_worker_trial_fails_by_heartbeat_and_is_retried(
     launcher = launch(
         args, tmp_path, FAST_HEARTBEAT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    wait_for(lambda: states(url, "baseline").count(TrialState.RUNNING) == 2)
+    wait_for(lambda: sampled_running(url, "baseline") == 2)
     os.kill(worker_pids(launcher)[0], signal.SIGKILL)
     stdout, _ = launcher.communicate(timeout=600)
     assert launcher.returncode == 1  # a worker died: the launcher says so
@@ -221,3 +229,38 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = [
+        "--study",
+        "baseline",
+        "--storage",
+        url,
+        "--data-root",
+        str(data_root),
+        "--seeds",
+        "1",
+        "2",
+        "--epochs",
+        "5",
+        "--train-limit",
+        "20000",
+        "--workers",
+        "2",
+        "--plain",
+    ]
+    launcher = launch(args, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: sampled_running(url, "baseline") == 2)
+    pids = worker_pids(launcher)
+    launcher.kill()  # SIGKILL: the launcher forwards nothing; the kernel tells the workers
+    launcher.wait()
+    gone = lambda: all(not Path(f"/proc/{p}").exists() or _is_zombie(p) for p in pids)  # noqa: E731
+    wait_for(gone, 120)
+    trials = trials_of(url, "baseline")
+    assert [t.user_attrs.get("end_kind") for t in trials if t.state == TrialState.FAIL] == [
+        "interrupted",
+        "interrupted",
+    ]
+    assert TrialState.RUNNING not in [t.state for t in trials]
