@@ -288,3 +288,24 @@ def test_dropout_gradient_flows_only_through_kept_elements():
     assert torch.equal(x.grad[kept], torch.full_like(x.grad[kept], 1 / 0.75))
     assert torch.equal(x.grad[~kept], torch.zeros_like(x.grad[~kept]))
     assert 0 < (~kept).sum() < kept.sum()
+
+
+def test_archs_show_prints_the_baseline_totals_and_verdicts(capsys):
+    from search.show import main
+
+    assert main(["show", "baseline", "--plain"]) == 0
+    out = capsys.readouterr().out
+    total = next(line for line in out.splitlines() if "total" in line)
+    assert "10,066" in total and "2,220,112" in total
+    assert "PASS  params 10,066 < 20,000" in out
+    assert "PASS  no fully connected layer" in out
+    assert main(["show", "baseline", "--epochs", "20", "--plain"]) == 0  # a verdict, not an error
+    assert "FAIL  epochs 20 > 19" in capsys.readouterr().out
+
+
+def test_archs_show_rejects_a_bad_spec_with_one_line_and_exit_2(capsys):
+    from search.show import main
+
+    assert main(["show", '{"blocks": [[8, 0]], "dropout": 1.5}']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "width" in err[0] and "dropout" in err[0]
