@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
     existing = _existing_trial_count(storage, study.name)
     with warnings.catch_warnings():  # multivariate/group TPE are marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = study.make_sampler(derive_seed(seed, existing))  # no replay of earlier draws
+        sampler = study.make_sampler(sampler_seed(seed, existing, options.worker))
     created = optuna.create_study(
         storage=storage,
         study_name=study.name,
@@ -92,6 +93,15 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
         created.set_user_attr("description", study.description)
         created.set_user_attr("seed", seed)
     return created
+
+
+def sampler_seed(seed: int, existing: int, worker: int, host: str | None = None) -> int:
+    """The sampler's seed for this process: it moves on with each session (no replay of earlier
+    draws), and differs between processes that start together (the workers of one launcher, or
+    launchers on several machines), which would otherwise propose the same random points during
+    TPE's startup trials. The lone process of a session on a given machine repeats."""
+    tag = zlib.crc32(f"{host or socket.gethostname()}/{worker}".encode())
+    return (derive_seed(seed, existing) ^ tag) % 2**31
 
 
 def _existing_trial_count(storage, name: str) -> int:

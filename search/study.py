@@ -44,6 +44,7 @@ class RunOptions:
     base: str | None = None  # ablation: "baseline" or "trial:N"
     base_study: str | None = None  # ablation: the study trial:N belongs to
     argv: tuple[str, ...] | None = None  # the command's arguments, recorded on the study
+    worker: int = 0  # this process's index among the launcher's workers
 
 
 def derive_seed(study_seed: int, trial_number: int) -> int:

@@ -241,9 +241,8 @@ def worker_main(argv: list[str]) -> int:
     config = json.loads(argv[0])
     torch.set_num_threads(config["threads"])
     interruptible()  # SIGINT (from the launcher) and SIGTERM: record the trial, then stop
-    options = RunOptions(
-        **{k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
-    )
+    stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
+    options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
     study = STUDIES[config["study"]].configure(options)
     if config.get("confirm"):
         study = confirm_worker_study(study, options, config["confirm"])

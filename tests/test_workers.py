@@ -6,6 +6,8 @@ databases (CI installs and starts one and sets it, with REQUIRE_POSTGRES=1 so th
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -264,3 +266,27 @@ def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
         "interrupted",
     ]
     assert TrialState.RUNNING not in [t.state for t in trials]
+
+
+def test_workers_started_together_draw_different_startup_points(tmp_path):
+    from archs.spec import SpecError
+    from search.runner import sampler_seed
+    from studies.cnn20k import make_sampler, sample
+
+    url = f"sqlite:///{tmp_path / 'seeds.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    assert sampler_seed(1, 0, 0, "a") == sampler_seed(1, 0, 0, "a")  # a lone process repeats
+    seeds = {sampler_seed(1, 0, w, h) for w in (0, 1) for h in ("node-a", "node-b")}
+    assert len(seeds) == 4
+    workers = [
+        optuna.load_study(study_name="s", storage=url, sampler=make_sampler(sampler_seed(1, 0, w)))
+        for w in (0, 1)
+    ]
+    drawn = []
+    for _ in range(4):  # interleaved, as two workers of one launcher ask for trials
+        for worker in workers:
+            trial = worker.ask()
+            with contextlib.suppress(SpecError):  # an invalid point is still a drawn point
+                sample(trial)
+            drawn.append(json.dumps(trial.params, sort_keys=True))
+    assert len(set(drawn)) == len(drawn)
