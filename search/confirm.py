@@ -28,7 +28,7 @@ from search.runner import (
     trial_by_number,
     validate_options,
 )
-from search.storage import open_storage, resolve_url
+from search.storage import open_storage, require_existing, resolve_url
 from search.study import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 from search.train import resolve_device, seeded_build, train
 
@@ -36,6 +36,7 @@ TARGET_ACC = 99.40  # percent: the task's bar
 
 
 def load_existing(name: str, options: RunOptions) -> optuna.Study:
+    require_existing(resolve_url(options.storage))  # nothing created for a mistyped path
     storage = open_storage(resolve_url(options.storage))
     try:
         return optuna.load_study(study_name=name, storage=storage)

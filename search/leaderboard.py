@@ -9,7 +9,6 @@ The live view (search.console) draws the same rows with the same table as this c
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import optuna
 from optuna.study import StudyDirection
@@ -17,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.cli import Parser, main_guard, positive_int
 from search.errors import UsageError
-from search.storage import JOURNAL_PREFIX, open_storage, resolve_url, study_names
+from search.storage import open_storage, require_existing, resolve_url, study_names
 
 PROG = "python -m search.leaderboard"
 TOP = 10  # rows shown unless --top says otherwise
@@ -125,26 +124,13 @@ def _main(args) -> int:
 def load_existing(name: str, url: str | None) -> optuna.Study:
     """Study `name` in the storage at `url`; UsageError (nothing created) if either is missing."""
     url = resolve_url(url)
-    path = _file_of(url)
-    if path is not None and not path.is_file():
-        raise UsageError(
-            f"no storage file at {path} ({url}); run python -m search.run first"
-            " or pass --storage URL"
-        )
+    require_existing(url)
     storage = open_storage(url, heartbeat=False)
     names = study_names(storage)
     if name not in names:
         known = ", ".join(sorted(names)) or "none"
         raise UsageError(f"no study {name!r} in {url}; studies there: {known}")
     return optuna.load_study(study_name=name, storage=storage)
-
-
-def _file_of(url: str) -> Path | None:
-    if url.startswith(JOURNAL_PREFIX):
-        return Path(url[len(JOURNAL_PREFIX) :])
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url[len("sqlite:///") :])
-    return None
 
 
 def _title(optuna_study: optuna.Study, shown: int) -> str:

@@ -179,7 +179,7 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
     value = _value(study, columns, trial.user_attrs["params"])
     _store_best(trial, columns)
     trial.set_user_attr(
-        "weights_path", str(save_weights(model, trial.study.study_name, trial.number))
+        "weights_path", str(save_weights(model, trial.study.study_name, trial.number).resolve())
     )
     end(trial, "complete", "complete")
     _emit_end(context, trial, "COMPLETE", started, value)

@@ -82,3 +82,23 @@ def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
     return [
         s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
     ]
+
+
+def storage_file(url: str) -> Path | None:
+    """The file behind a SQLite or journal URL (None for a server or an in-memory database)."""
+    if url.startswith(JOURNAL_PREFIX):
+        return Path(url[len(JOURNAL_PREFIX) :])
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return Path(url[len("sqlite:///") :])
+    return None
+
+
+def require_existing(url: str) -> None:
+    """UsageError, nothing created, if the URL names a storage file that does not exist (for
+    commands that read a study: opening the URL would create an empty storage)."""
+    path = storage_file(url)
+    if path is not None and not path.is_file():
+        raise UsageError(
+            f"no storage file at {path} ({url}); run python -m search.run first"
+            " or pass --storage URL"
+        )

@@ -177,6 +177,10 @@ def test_recipe_over_the_epoch_cap_is_pruned_as_invalid(in_tmp, data_root):
             "is unreachable or invalid",
         ),
         (["--study", "cnn20k", "--storage", "nosuchdb://x"], "is unreachable or invalid"),
+        (["--study", "cnn20k", "--replay", "3"], "no storage file at"),
+        (["--study", "cnn20k", "--export", "3", "out"], "no storage file at"),
+        (["--study", "cnn20k", "--confirm", "2"], "no storage file at"),
+        (["--study", "ablation", "--base", "trial:3", "--from", "cnn20k"], "no storage file at"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, data_root, args, message):
@@ -189,6 +193,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, data_root, ar
     assert len(lines) == 1 and message in lines[0]
     assert not storage.exists()
     assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def count_finished(db: Path, name: str) -> int:
