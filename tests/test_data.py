@@ -240,6 +240,27 @@ def test_cli_with_an_empty_data_root_exits_2_and_writes_nothing(tmp_path):
     assert list(empty.iterdir()) == []
 
 
+def test_cli_with_a_truncated_real_file_names_it_exits_2_and_writes_nothing(tmp_path, data_root):
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for source in sorted((Path(data_root) / "MNIST" / "raw").glob("*-ubyte.gz")):
+        (raw / source.name).symlink_to(source)
+    cut = raw / "train-images-idx3-ubyte.gz"
+    data = cut.read_bytes()
+    cut.unlink()
+    cut.write_bytes(data[: len(data) // 2])  # a download that stopped half-way
+    database = tmp_path / "s.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "search.run", "--study", "baseline", "--data-root",
+         str(tmp_path / "root"), "--storage", f"sqlite:///{database}", "--workers", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and str(cut) in lines[0], result.stderr
+    assert not database.exists() and not (tmp_path / "runs").exists()
+
+
 # --- the real files -----------------------------------------------------------------------------
 
 
