@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -123,6 +124,14 @@ def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, req
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     workers = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("done")}
     assert workers == {"done"} and result.stdout.count("done cnn20k: ") == 1
+    lines = result.stdout.splitlines()  # merged plain output: one line per finished trial
+    for trial in trials:
+        pattern = re.compile(rf"trial {trial.number} (COMPLETE|PRUNED) ")
+        ended = [line for line in lines if pattern.match(line)]
+        assert len(ended) == 1, (trial.number, result.stdout)
+    assert "\x1b" not in result.stdout and max(len(line) for line in lines) <= 120
+    drawn = [json.dumps(t.params, sort_keys=True) for t in trials if t.number > 0]  # 0: baseline
+    assert len(set(drawn)) == len(drawn)  # the two workers' samplers draw different points
     assert "starting 2 workers x 1 torch threads" in result.stdout or os.cpu_count() != 2
 
 
