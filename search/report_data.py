@@ -235,8 +235,23 @@ CHOICES: dict[str, Callable[[FrozenTrial], object]] = {
     "schedule": lambda t: t.params.get("schedule"),
     "batch_size": lambda t: t.params.get("batch_size"),
     "augment_degrees": lambda t: t.params.get("augment_degrees"),
+    "augment_translate": lambda t: t.params.get("augment_translate"),
+    "dropout": lambda t: t.params.get("dropout"),
+    "pool_bn": lambda t: t.params.get("pool_bn"),
+    "lr": lambda t: _lr_band(t.params.get("lr")),
     "epochs": lambda t: (t.user_attrs.get("recipe") or {}).get("epochs"),  # as trained
 }
+
+
+LR_BANDS = (0.003, 0.01, 0.03, 0.1, 0.3)  # a continuous choice, grouped in half-decades
+
+
+def _lr_band(lr: float | None) -> str | None:
+    if lr is None:
+        return None
+    low = max((edge for edge in LR_BANDS if edge <= lr), default=0.0)
+    high = min((edge for edge in LR_BANDS if edge > lr), default=None)
+    return f"[{low:g}, {high:g})" if high is not None else f"[{low:g}, +)"
 
 
 def choice_rows(trials: list[FrozenTrial]) -> list[dict]:

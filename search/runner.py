@@ -28,7 +28,7 @@ from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
 from search.provenance import record_session
-from search.storage import heartbeat_settings, open_storage, resolve_url
+from search.storage import heartbeat_settings, open_storage, resolve_url, storage_file
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 from search.train import resolve_device
 
@@ -80,7 +80,9 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
     existing = _existing_trial_count(storage, study.name)
     with warnings.catch_warnings():  # multivariate/group TPE are marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = study.make_sampler(sampler_seed(seed, existing, options.worker))
+        shared = storage_file(resolve_url(options.storage)) is None  # a server: many machines
+        host = socket.gethostname() if shared else None
+        sampler = study.make_sampler(sampler_seed(seed, existing, options.worker, host))
     created = optuna.create_study(
         storage=storage,
         study_name=study.name,
@@ -96,12 +98,15 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
 
 
 def sampler_seed(seed: int, existing: int, worker: int, host: str | None = None) -> int:
-    """The sampler's seed for this process: it moves on with each session (no replay of earlier
-    draws), and differs between processes that start together (the workers of one launcher, or
-    launchers on several machines), which would otherwise propose the same random points during
-    TPE's startup trials. The lone process of a session on a given machine repeats."""
-    tag = zlib.crc32(f"{host or socket.gethostname()}/{worker}".encode())
-    return (derive_seed(seed, existing) ^ tag) % 2**31
+    """The sampler's seed for this process. It moves on with each session (no replay of earlier
+    draws) and differs between processes that start together, which would otherwise propose the
+    same random points during TPE's startup trials: the workers of one launcher (by `worker`)
+    and, on a database server that several machines may share, the machines (by `host`). A lone
+    process on a local storage file is seeded by the study seed and the trial count only."""
+    base = derive_seed(seed, existing)
+    if worker == 0 and host is None:
+        return base
+    return (base ^ zlib.crc32(f"{host or ''}/{worker}".encode())) % 2**31
 
 
 def _existing_trial_count(storage, name: str) -> int:

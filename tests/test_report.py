@@ -53,8 +53,10 @@ def built(tmp_path_factory, data_root) -> dict:
     previous = Path.cwd()
     os.chdir(folder)  # the runner writes runs/locks and runs/weights under the working folder
     try:
-        run_study(STUDIES["cnn20k"], RunOptions(**tiny, val_size=200, epochs=2, trials=5))
-        confirm(STUDIES["cnn20k"], RunOptions(**tiny, val_size=200, epochs=2, seeds=(1, 2)), 2)
+        # 2,000 images: enough for the search's 50%-after-2-epochs floor to let trials finish
+        search = {**tiny, "train_limit": 2000, "val_size": 200, "epochs": 2}
+        run_study(STUDIES["cnn20k"], RunOptions(**search, trials=5))
+        confirm(STUDIES["cnn20k"], RunOptions(**search, seeds=(1, 2)), 2)
         run_study(STUDIES["baseline"], RunOptions(**tiny, epochs=2, seeds=(1, 2)))
         ablation = RunOptions(**tiny, epochs=1, seeds=(1,))
         run_study(STUDIES["ablation"].configure(ablation), ablation)
@@ -179,6 +181,8 @@ def test_ablation_by_choice_counts_the_complete_trials(built, rendered):
         "head": lambda t: str(t.params["head"]),
         "optimizer": lambda t: str(t.params["optimizer"]),
         "transition": lambda t: "on" if t.params["t1_width"] > 0 else "off",
+        "dropout": lambda t: str(t.params["dropout"]),
+        "pool_bn": lambda t: str(t.params["pool_bn"]),
     }.items():
         mine = [row for row in rows if row["choice"] == choice]
         options = sorted({read(t) for t in complete})

@@ -280,13 +280,14 @@ def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
 def test_workers_started_together_draw_different_startup_points(tmp_path):
     from archs.spec import SpecError
     from search.runner import sampler_seed
+    from search.study import derive_seed
     from studies.cnn20k import make_sampler, sample
 
     url = f"sqlite:///{tmp_path / 'seeds.db'}"
     optuna.create_study(study_name="s", storage=url)
-    assert sampler_seed(1, 0, 0, "a") == sampler_seed(1, 0, 0, "a")  # a lone process repeats
-    seeds = {sampler_seed(1, 0, w, h) for w in (0, 1) for h in ("node-a", "node-b")}
-    assert len(seeds) == 4
+    assert sampler_seed(1, 0, 0) == derive_seed(1, 0)  # a lone local process repeats
+    seeds = {sampler_seed(1, 0, w, h) for w in (0, 1) for h in (None, "node-a", "node-b")}
+    assert len(seeds) == 6
     workers = [
         optuna.load_study(study_name="s", storage=url, sampler=make_sampler(sampler_seed(1, 0, w)))
         for w in (0, 1)
