@@ -187,7 +187,9 @@ def test_study_emits_console_events_the_console_can_print(swept):
         "flops", "epochs_run", "best_val_acc", "seconds",
     }  # fmt: skip
     assert [(e["state"], e["params"], e["epochs_run"]) for e in ends] == [("COMPLETE", 8, 100)] * 6
-    assert all(format_event(event) is not None for event in events)
+    lines = [format_event(e) for e in events if e["type"] != "leaderboard"]  # live view only
+    assert all(line is not None and not line.startswith("unreadable") for line in lines)
+    assert [e["type"] for e in events].count("leaderboard") == 6  # one after each trial
 
 
 def test_report_writes_its_files_from_the_stored_trials(swept):
