@@ -337,6 +337,8 @@ def test_list_and_help(tmp_path):
         assert shown.returncode == 0 and "usage:" in shown.stdout, module
 
 
+# the test creates the orphan with ask() on a heartbeat storage on purpose
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used:UserWarning")
 def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path, monkeypatch):
     from search.runner import recover_dead_trials
     from search.storage import open_storage
