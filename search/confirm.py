@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 from archs import ArchSpec, build
 from search import data as mnist
 from search.errors import UsageError
+from search.provenance import record_session
 from search.recipe import Recipe
 from search.runner import (
     create_or_load,
@@ -108,10 +109,12 @@ def confirm_worker_study(study, options: RunOptions, k: int) -> CnnStudy:
     return confirm_study(study, sources, study.run_seeds(options))
 
 
-def prepare_confirm(study, options: RunOptions, k: int) -> CnnStudy:
+def prepare_confirm(study, options: RunOptions, k: int, workers: int = 1) -> CnnStudy:
     """Create the companion study and enqueue its (trial, seed) runs once, before workers."""
     companion = confirm_worker_study(study, options, k)
     optuna_study = create_or_load(companion, options, open_storage(resolve_url(options.storage)))
+    if options.argv is not None:  # the report's header names the commands that confirmed
+        record_session(optuna_study, list(options.argv), workers)
     enqueue_missing(optuna_study, companion.enqueued(options))
     return companion
 

@@ -74,7 +74,7 @@ def launch(
             if code != 0 or not auto_confirm or not _auto_confirm(study, options):
                 return code
             confirm = study.confirm_top
-        companion = prepare_confirm(study, options, confirm)
+        companion = prepare_confirm(study, options, confirm, workers)
         code = run_pool(
             key or study.name, options, workers, threads, console.emit, confirm=confirm
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import statistics
 import subprocess
@@ -82,6 +83,20 @@ def test_confirmation_resumes_without_running_anything_twice(two_trials):
         again = confirm(STUDIES["cnn20k"], options, 2)
     assert again == summaries
     assert len(load(folder, "cnn20k.confirm").trials) == 4
+
+
+def test_preparing_a_confirmation_records_the_command_on_the_companion(two_trials):
+    from search.confirm import prepare_confirm
+
+    folder, options, _, _ = two_trials
+    argv = ("--study", "cnn20k", "--confirm", "2", "--workers", "2")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        prepare_confirm(STUDIES["cnn20k"], dataclasses.replace(options, argv=argv), 2, 2)
+    sessions = load(folder, "cnn20k.confirm").user_attrs["sessions"]
+    assert sessions[-1]["command"].endswith("--confirm 2 --workers 2")
+    assert sessions[-1]["workers"] == 2
+    assert len(load(folder, "cnn20k.confirm").trials) == 4  # nothing enqueued twice
 
 
 def test_replay_reproduces_a_trial_exactly(two_trials):
