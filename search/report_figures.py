@@ -67,9 +67,25 @@ def plot_accuracy_vs_params(
         axes.axvline(PARAMS_LIMIT, color="red", linestyle="--", label="20,000 params (limit)")
         axes.set_xscale("log")
         axes.set(xlabel="parameters (log scale)", ylabel="best validation accuracy (%)")
+        floor = _zoom_floor(points, front)
+        if floor is not None:  # the interesting region is near the top: a few dead trials at
+            below = int((points["best_val_acc"] < floor).sum())  # 10% would squash it flat
+            axes.set_ylim(floor, 100.0)
+            title += f"\n({below} trials below {floor:g}% not shown)"
         axes.set_title(title)
         axes.legend(loc="lower right", fontsize="small")
         return _save(figure, path)
+
+
+ZOOM_FLOOR = 95.0  # %: points below it are counted in the title, not drawn
+
+
+def _zoom_floor(points: pd.DataFrame, front: list[tuple[int, float]]) -> float | None:
+    """ZOOM_FLOOR when some points fall below it but the Pareto front's best is above it."""
+    if points.empty or not (points["best_val_acc"] < ZOOM_FLOOR).any():
+        return None
+    best = max((acc for _, acc in front), default=points["best_val_acc"].max())
+    return ZOOM_FLOOR if best > ZOOM_FLOOR + 1 else None
 
 
 def plot_curves(
