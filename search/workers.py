@@ -10,6 +10,7 @@ on other machines run the same command against the same server storage (PostgreS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -209,6 +210,25 @@ def _relay(stream, index: int, emit, lock: threading.Lock, is_json: bool) -> Non
             emit(event)
 
 
+def _orphan_aware_stop(launcher: int):
+    """SIGINT/SIGTERM handler: interrupt once, then ignore further signals, so a second one
+    cannot break the storage writes that record the interrupted trial (seen when the launcher
+    dies). If the launcher is gone, first point stdout and stderr at /dev/null, so nothing that
+    records the trial dies writing into a closed pipe."""
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if os.getppid() != launcher:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(devnull, stream.fileno())
+        raise KeyboardInterrupt
+
+    return handler
+
+
 class JsonLines:
     """A worker's events as JSON lines; if the launcher is gone, go quiet instead of failing
     the trial in the middle of training (the launcher's death signal stops us cleanly)."""
@@ -241,6 +261,9 @@ def worker_main(argv: list[str]) -> int:
     config = json.loads(argv[0])
     torch.set_num_threads(config["threads"])
     interruptible()  # SIGINT (from the launcher) and SIGTERM: record the trial, then stop
+    stop_once = _orphan_aware_stop(os.getppid())
+    signal.signal(signal.SIGTERM, stop_once)
+    signal.signal(signal.SIGINT, stop_once)
     stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
     options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
     study = STUDIES[config["study"]].configure(options)
