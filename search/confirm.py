@@ -20,15 +20,8 @@ from optuna.trial import TrialState
 from archs import ArchSpec, build
 from search import data as mnist
 from search.errors import UsageError
-from search.provenance import record_session
 from search.recipe import Recipe
-from search.runner import (
-    create_or_load,
-    enqueue_missing,
-    run_study,
-    trial_by_number,
-    validate_options,
-)
+from search.runner import open_study, run_study, trial_by_number, validate_options
 from search.storage import open_storage, require_existing, resolve_url
 from search.study import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 from search.train import resolve_device, seeded_build, train
@@ -37,8 +30,9 @@ TARGET_ACC = 99.40  # percent: the task's bar
 
 
 def load_existing(name: str, options: RunOptions) -> optuna.Study:
-    require_existing(resolve_url(options.storage))  # nothing created for a mistyped path
-    storage = open_storage(resolve_url(options.storage))
+    url = resolve_url(options.storage)
+    require_existing(url)  # nothing created for a mistyped path
+    storage = open_storage(url)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
@@ -112,10 +106,7 @@ def confirm_worker_study(study, options: RunOptions, k: int) -> CnnStudy:
 def prepare_confirm(study, options: RunOptions, k: int, workers: int = 1) -> CnnStudy:
     """Create the companion study and enqueue its (trial, seed) runs once, before workers."""
     companion = confirm_worker_study(study, options, k)
-    optuna_study = create_or_load(companion, options, open_storage(resolve_url(options.storage)))
-    if options.argv is not None:  # the report's header names the commands that confirmed
-        record_session(optuna_study, list(options.argv), workers)
-    enqueue_missing(optuna_study, companion.enqueued(options))
+    open_study(companion, options, workers)  # the report's header names the confirming commands
     return companion
 
 

@@ -97,6 +97,16 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
     return created
 
 
+def open_study(study: StudyDef, options: RunOptions, workers: int = 1) -> optuna.Study:
+    """Create or load the study, record this command on it (a command, not a worker or a
+    library call, has argv), and enqueue its fixed trials once."""
+    optuna_study = create_or_load(study, options, open_storage(resolve_url(options.storage)))
+    if options.argv is not None:
+        record_session(optuna_study, list(options.argv), workers)
+    enqueue_missing(optuna_study, study.enqueued(options))
+    return optuna_study
+
+
 def sampler_seed(seed: int, existing: int, worker: int, host: str | None = None) -> int:
     """The sampler's seed for this process. It moves on with each session (no replay of earlier
     draws) and differs between processes that start together, which would otherwise propose the
@@ -173,10 +183,7 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     device = resolve_device(options.device)
     data = load_data(study, options, device)  # before the storage: bad data writes nothing
     url = resolve_url(options.storage)
-    optuna_study = create_or_load(study, options, open_storage(url))
-    if options.argv is not None:  # a command (not a worker, not a library call): keep it
-        record_session(optuna_study, list(options.argv))
-    enqueue_missing(optuna_study, study.enqueued(options))
+    optuna_study = open_study(study, options)
     budget = study.budget(options)
     context = TrialContext(data, device, options, study_seed(study, options), emit)
     objective = make_objective(study, context)

@@ -22,9 +22,8 @@ from dataclasses import asdict
 from search import data as mnist
 from search.console import make_console
 from search.errors import UsageError
-from search.provenance import record_session
-from search.runner import create_or_load, enqueue_missing, validate_options
-from search.storage import open_storage, resolve_url
+from search.runner import open_study, validate_options
+from search.storage import open_storage
 from search.study import CnnStudy, RunOptions, StudyDef
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
@@ -39,10 +38,7 @@ def prepare(study: StudyDef, options: RunOptions, workers: int) -> None:
     validate_options(study, options)
     if study.needs_data:
         mnist.load_mnist(options.data_root)
-    optuna_study = create_or_load(study, options, open_storage(resolve_url(options.storage)))
-    if options.argv is not None:
-        record_session(optuna_study, list(options.argv), workers)
-    enqueue_missing(optuna_study, study.enqueued(options))
+    open_study(study, options, workers)
 
 
 def launch(
@@ -220,13 +216,18 @@ def _orphan_aware_stop(launcher: int):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if os.getppid() != launcher:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(OSError, ValueError):
-                    os.dup2(devnull, stream.fileno())
+            _silence_output()
         raise KeyboardInterrupt
 
     return handler
+
+
+def _silence_output() -> None:
+    """Point this process's stdout and stderr at /dev/null: the launcher reading them is gone."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
 
 
 class JsonLines:
@@ -242,9 +243,9 @@ class JsonLines:
         try:
             self.stream.write(json.dumps(event, default=str) + "\n")
             self.stream.flush()
-        except (BrokenPipeError, OSError):
+        except OSError:  # BrokenPipeError included
             self.open = False
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing flushes into the pipe
+            _silence_output()
 
 
 def worker_main(argv: list[str]) -> int:
@@ -252,7 +253,6 @@ def worker_main(argv: list[str]) -> int:
     import optuna
     import torch
 
-    from search.cli import interruptible
     from search.confirm import confirm_worker_study
     from search.console import OptunaLogHandler
     from search.runner import run_study
@@ -260,8 +260,7 @@ def worker_main(argv: list[str]) -> int:
 
     config = json.loads(argv[0])
     torch.set_num_threads(config["threads"])
-    interruptible()  # SIGINT (from the launcher) and SIGTERM: record the trial, then stop
-    stop_once = _orphan_aware_stop(os.getppid())
+    stop_once = _orphan_aware_stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record, stop
     signal.signal(signal.SIGTERM, stop_once)
     signal.signal(signal.SIGINT, stop_once)
     stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
