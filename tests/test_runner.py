@@ -15,6 +15,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
+from run_args import baseline_args
 
 from archs import BASELINE, ArchSpec, Transition, build
 from search import objective as objective_module
@@ -265,24 +266,8 @@ def test_killed_run_resumes_with_exactly_the_trials_expected(tmp_path, data_root
 
 def test_ctrl_c_requeues_the_running_trial_and_rerun_completes(tmp_path, data_root):
     db = tmp_path / "runs.db"
-    args = [
-        "--study",
-        "baseline",
-        "--storage",
-        f"sqlite:///{db}",
-        "--data-root",
-        str(data_root),
-        "--seeds",
-        "1",
-        "2",
-        "--epochs",
-        "3",
-        "--train-limit",
-        "3000",
-        "--plain",
-        "--workers",
-        "1",
-    ]
+    url = f"sqlite:///{db}"
+    args = baseline_args(url, data_root, (1, 2), epochs=3, train_limit=3000, workers=1)
     process = subprocess.Popen(
         [sys.executable, "-m", "search.run", *args],
         cwd=tmp_path,

@@ -20,6 +20,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from run_args import baseline_args
 
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain"]
 FAST_HEARTBEAT = {"SEARCH_HEARTBEAT": "1,3"}  # stale after 3 s instead of 30
@@ -146,25 +147,7 @@ def test_a_killed_worker_trial_fails_by_heartbeat_and_is_retried(
 ):
     postgres = request.getfixturevalue("postgres_url") if kind == "postgres" else None
     url = storage_url(kind, tmp_path, postgres)
-    args = [
-        "--study",
-        "baseline",
-        "--storage",
-        url,
-        "--data-root",
-        str(data_root),
-        "--seeds",
-        "1",
-        "2",
-        "3",
-        "--epochs",
-        "2",
-        "--train-limit",
-        "3000",
-        "--workers",
-        "2",
-        "--plain",
-    ]
+    args = baseline_args(url, data_root, (1, 2, 3), epochs=2, train_limit=3000, workers=2)
     launcher = launch(
         args, tmp_path, FAST_HEARTBEAT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -244,24 +227,7 @@ def _is_zombie(pid: int) -> bool:
 
 def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
-    args = [
-        "--study",
-        "baseline",
-        "--storage",
-        url,
-        "--data-root",
-        str(data_root),
-        "--seeds",
-        "1",
-        "2",
-        "--epochs",
-        "5",
-        "--train-limit",
-        "20000",
-        "--workers",
-        "2",
-        "--plain",
-    ]
+    args = baseline_args(url, data_root, (1, 2), epochs=5, train_limit=20000, workers=2)
     launcher = launch(args, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: sampled_running(url, "baseline") == 2)
     pids = worker_pids(launcher)
