@@ -5,13 +5,14 @@ STUDIES["cnn20k"].description
 """
 
 from search.study import StudyDef
-from studies import ablation, baseline, cnn20k, lr_sweep
+from studies import ablation, baseline, cnn6k, cnn20k, lr_sweep
 
 STUDIES: dict[str, StudyDef] = {
     study.name: study
     for study in (
         baseline.STUDY,
         cnn20k.STUDY,
+        cnn6k.STUDY,
         lr_sweep.STUDY,
         ablation.STUDY,
     )

@@ -14,6 +14,10 @@ inverse, used to enqueue the pinned baseline as the first trial (warm start).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import optuna
 
 from archs import BASELINE, ArchSpec, Transition
@@ -22,60 +26,92 @@ from search.pruners import AnyPruner
 from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal
 
-MAX_BLOCKS, MAX_CONVS = 3, 3
-WIDTH_LOW, WIDTH_HIGH, WIDTH_STEP = 4, 32, 2  # output channels of a 3x3 conv
-TRANSITION_WIDTHS = (0, 4, 6, 8, 10, 12, 16)  # 0 = no 1x1 conv after the pool
-DROPOUTS = (0.0, 0.02, 0.05, 0.1, 0.15)
-LR_LOW, LR_HIGH = 1e-3, 0.5  # peak learning rate, log scale
-BATCH_SIZES = (64, 128)
-AUGMENT_DEGREES = (0.0, 5.0, 10.0, 15.0)
-AUGMENT_TRANSLATE = (0.0, 0.05, 0.1)  # fraction of the side
-EPOCHS = (12, 15, 19)
+
+@dataclass(frozen=True)
+class Space:
+    """The choices `sample` draws from. A narrower study (studies/cnn6k.py) replaces some; the
+    parameter names stay the same, so trials of both studies share their columns."""
+
+    blocks: tuple[int, int] = (2, 3)  # low, high
+    convs: tuple[int, int] = (1, 3)  # 3x3 convs per block, low, high
+    widths: tuple[int, int, int] = (4, 32, 2)  # output channels of a 3x3 conv: low, high, step
+    transition_widths: tuple[int, ...] = (0, 4, 6, 8, 10, 12, 16)  # 0 = no 1x1 after the pool
+    pool_bn: tuple[bool, ...] = (True, False)
+    dropouts: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.15)
+    dropout_at: tuple[str, ...] = ("every_conv", "block_end")
+    paddings: tuple[int, ...] = (0, 1)  # of the first block
+    bn: tuple[str, ...] = ("after_relu", "before_relu", "none")
+    heads: tuple[str, ...] = ("gap_conv", "conv_gap", "conv_reduce")
+    bias: tuple[bool, ...] = (True, False)
+    optimizers: tuple[str, ...] = ("sgd", "adamw")
+    lr: tuple[float, float] = (1e-3, 0.5)  # peak learning rate, log scale
+    schedules: tuple[str, ...] = ("none", "step", "onecycle")
+    batch_sizes: tuple[int, ...] = (64, 128)
+    augment_degrees: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0)
+    augment_translate: tuple[float, ...] = (0.0, 0.05, 0.1)  # fraction of the side
+    epochs: tuple[int, ...] = (12, 15, 19)
+
+    def replace(self, **changes) -> Space:
+        return dataclasses.replace(self, **changes)
 
 
-def sample(trial: optuna.trial.BaseTrial) -> Proposal:
-    """One proposal: architecture and recipe. Parameter names are stable across trials."""
-    blocks, transitions = [], []
-    block_count = trial.suggest_int("blocks", 2, MAX_BLOCKS)
-    for b in range(1, block_count + 1):
-        convs = trial.suggest_int(f"b{b}_convs", 1, MAX_CONVS)
-        blocks.append(
-            tuple(
-                trial.suggest_int(f"b{b}_w{c}", WIDTH_LOW, WIDTH_HIGH, step=WIDTH_STEP)
-                for c in range(1, convs + 1)
+SPACE = Space()
+
+
+def sampler(space: Space) -> Callable[[optuna.trial.BaseTrial], Proposal]:
+    """`sample(trial)` over `space`: architecture and recipe, stable parameter names."""
+
+    def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+        blocks, transitions = [], []
+        block_count = trial.suggest_int("blocks", *space.blocks)
+        for b in range(1, block_count + 1):
+            convs = trial.suggest_int(f"b{b}_convs", *space.convs)
+            low, high, step = space.widths
+            blocks.append(
+                tuple(
+                    trial.suggest_int(f"b{b}_w{c}", low, high, step=step)
+                    for c in range(1, convs + 1)
+                )
             )
+        pool_bn = trial.suggest_categorical("pool_bn", list(space.pool_bn))
+        for t in range(1, block_count):
+            width = trial.suggest_categorical(f"t{t}_width", list(space.transition_widths))
+            transitions.append(Transition(pool="max", pool_bn=pool_bn, width=width))
+        dropout = trial.suggest_categorical("dropout", list(space.dropouts))
+        dropout_at = "none"
+        if dropout > 0:
+            dropout_at = trial.suggest_categorical("dropout_at", list(space.dropout_at))
+        padding = trial.suggest_categorical("b1_padding", list(space.paddings))
+        spec = ArchSpec(
+            blocks=tuple(blocks),
+            transitions=tuple(transitions),
+            padding=(padding,) + (0,) * (block_count - 1),
+            bn=trial.suggest_categorical("bn", list(space.bn)),
+            dropout=dropout,
+            dropout_at=dropout_at,
+            head=trial.suggest_categorical("head", list(space.heads)),
+            bias=trial.suggest_categorical("bias", list(space.bias)),
         )
-    pool_bn = trial.suggest_categorical("pool_bn", [True, False])
-    for t in range(1, block_count):
-        width = trial.suggest_categorical(f"t{t}_width", list(TRANSITION_WIDTHS))
-        transitions.append(Transition(pool="max", pool_bn=pool_bn, width=width))
-    dropout = trial.suggest_categorical("dropout", list(DROPOUTS))
-    dropout_at = "none"
-    if dropout > 0:
-        dropout_at = trial.suggest_categorical("dropout_at", ["every_conv", "block_end"])
-    spec = ArchSpec(
-        blocks=tuple(blocks),
-        transitions=tuple(transitions),
-        padding=(trial.suggest_categorical("b1_padding", [0, 1]),) + (0,) * (block_count - 1),
-        bn=trial.suggest_categorical("bn", ["after_relu", "before_relu", "none"]),
-        dropout=dropout,
-        dropout_at=dropout_at,
-        head=trial.suggest_categorical("head", ["gap_conv", "conv_gap", "conv_reduce"]),
-        bias=trial.suggest_categorical("bias", [True, False]),
-    )
-    return Proposal(spec, _recipe(trial))
+        return Proposal(spec, _recipe(trial, space))
+
+    return sample
 
 
-def _recipe(trial: optuna.trial.BaseTrial) -> Recipe:
+def _recipe(trial: optuna.trial.BaseTrial, space: Space) -> Recipe:
     return REFERENCE_RECIPE.replace(
-        optimizer=trial.suggest_categorical("optimizer", ["sgd", "adamw"]),
-        lr=trial.suggest_float("lr", LR_LOW, LR_HIGH, log=True),
-        schedule=trial.suggest_categorical("schedule", ["none", "step", "onecycle"]),
-        batch_size=trial.suggest_categorical("batch_size", list(BATCH_SIZES)),
-        augment_degrees=trial.suggest_categorical("augment_degrees", list(AUGMENT_DEGREES)),
-        augment_translate=trial.suggest_categorical("augment_translate", list(AUGMENT_TRANSLATE)),
-        epochs=trial.suggest_categorical("epochs", list(EPOCHS)),
+        optimizer=trial.suggest_categorical("optimizer", list(space.optimizers)),
+        lr=trial.suggest_float("lr", *space.lr, log=True),
+        schedule=trial.suggest_categorical("schedule", list(space.schedules)),
+        batch_size=trial.suggest_categorical("batch_size", list(space.batch_sizes)),
+        augment_degrees=trial.suggest_categorical("augment_degrees", list(space.augment_degrees)),
+        augment_translate=trial.suggest_categorical(
+            "augment_translate", list(space.augment_translate)
+        ),
+        epochs=trial.suggest_categorical("epochs", list(space.epochs)),
     )
+
+
+sample = sampler(SPACE)
 
 
 def params_for(proposal: Proposal) -> dict:
