@@ -34,7 +34,7 @@ from search.train import resolve_device
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-POLL_SECONDS = 2.0  # waiting for other workers' running trials
+POLL_SECONDS = 0.5  # waiting for other workers' running trials (a cheap storage query)
 MAX_CONSECUTIVE_FAILURES = 5  # a study whose trials keep raising stops instead of looping
 
 

@@ -1,11 +1,12 @@
 """Many worker processes on one machine sharing one study through its storage.
 
-The launcher validates everything first (study, options, data, storage), creates the study and
-enqueues its fixed trials once, then starts N workers (`python -m search.worker`), each with
-cores // N torch threads. Workers print their events as JSON lines; the launcher merges them into
-one console. Ctrl-C (or SIGINT to the launcher) is forwarded to every worker: each marks its
-running trial FAIL and enqueues it again, so no trial stays RUNNING and a rerun resumes. Workers
-on other machines run the same command against the same server storage (PostgreSQL).
+The launcher starts N workers (`python -m search.worker`), each with cores // N torch threads,
+and while they import it validates everything (study, options, data, storage), creates the study
+and enqueues its fixed trials once; then it lets them go (bad input: they exit untouched).
+Workers print their events as JSON lines; the launcher merges them into one console. Ctrl-C
+(or SIGINT to the launcher) is forwarded to every worker: each marks its running trial FAIL and
+enqueues it again, so no trial stays RUNNING and a rerun resumes. Workers on other machines run
+the same command against the same server storage (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -65,16 +66,29 @@ def launch(
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
         if confirm is None:
-            prepare(study, options, workers)
-            code = run_pool(key or study.name, options, workers, threads, console.emit)
+            code = run_pool(
+                key or study.name,
+                options,
+                workers,
+                threads,
+                console.emit,
+                prepare=lambda: prepare(study, options, workers),
+            )
             _report_end(study, options, study.name, console.emit)
             if code != 0 or not auto_confirm or not _auto_confirm(study, options):
                 return code
             confirm = study.confirm_top
-        companion = prepare_confirm(study, options, confirm, workers)
+        prepared = []
         code = run_pool(
-            key or study.name, options, workers, threads, console.emit, confirm=confirm
+            key or study.name,
+            options,
+            workers,
+            threads,
+            console.emit,
+            confirm=confirm,
+            prepare=lambda: prepared.append(prepare_confirm(study, options, confirm, workers)),
         )
+        companion = prepared[0]
         _report_end(companion, options, companion.name, console.emit)
         for row in confirmation_summaries(load_existing(companion.name, options)):
             console.emit({"type": "log", "message": format_summary(row)})
@@ -107,15 +121,29 @@ def _auto_confirm(study: StudyDef, options: RunOptions) -> bool:
 
 
 def run_pool(
-    name: str, options: RunOptions, workers: int, threads: int, emit, confirm: int | None = None
+    name: str,
+    options: RunOptions,
+    workers: int,
+    threads: int,
+    emit,
+    confirm: int | None = None,
+    prepare=lambda: None,
 ) -> int:
-    """Start the workers, merge their output, wait; 130 when interrupted, else worst exit code."""
+    """Start the workers, run `prepare` while they start up, let them go, merge their output,
+    wait; 130 when interrupted, else the worst exit code.
+
+    A worker's start-up (imports, ~2 s) overlaps the launcher's checks and study creation: each
+    worker waits for a "go" line on its stdin before it touches the storage. If `prepare` fails
+    (bad input: one-line error, exit 2), the workers read end-of-file instead and exit at once,
+    having written nothing.
+    """
     lock = threading.Lock()
     worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
     config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "search.worker", json.dumps({**config, "worker": index})],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -125,19 +153,33 @@ def run_pool(
         )
         for index in range(workers)
     ]
-    emit({"type": "log", "message": f"starting {workers} workers x {threads} torch threads"})
-    emit = _once_per_pool(emit)
+    pool_emit = _once_per_pool(emit)
     readers = [
-        threading.Thread(target=_relay, args=(stream, index, emit, lock, is_json), daemon=True)
+        threading.Thread(
+            target=_relay, args=(stream, index, pool_emit, lock, is_json), daemon=True
+        )
         for index, process in enumerate(processes)
         for stream, is_json in ((process.stdout, True), (process.stderr, False))
     ]
     for reader in readers:
         reader.start()
     try:
+        try:
+            prepare()
+        except BaseException:
+            for process in processes:
+                _release(process, go=False)
+            raise
+        emit({"type": "log", "message": f"starting {workers} workers x {threads} torch threads"})
+        for process in processes:
+            _release(process, go=True)
         codes = [process.wait() for process in processes]
     except KeyboardInterrupt:
         stop(processes)
+        raise
+    except BaseException:
+        for process in processes:
+            process.wait()
         raise
     finally:
         for reader in readers:
@@ -148,6 +190,15 @@ def run_pool(
     if any(code == 2 for code in codes):
         return 2
     return 0 if all(code == 0 for code in codes) else 1
+
+
+def _release(process: subprocess.Popen, go: bool) -> None:
+    """Tell a waiting worker to start (a "go" line) or to exit (end-of-file)."""
+    with contextlib.suppress(OSError):  # a worker that already died: its exit code tells
+        if go:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        process.stdin.close()
 
 
 def _once_per_pool(emit):
@@ -274,6 +325,8 @@ def worker_main(argv: list[str]) -> int:
     optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
     optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
     try:
+        if sys.stdin.readline().strip() != "go":
+            return 0  # the launcher's checks failed (it says why) or it stopped: no work
         run_study(study, options, emit)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)

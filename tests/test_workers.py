@@ -266,3 +266,25 @@ def test_workers_started_together_draw_different_startup_points(tmp_path):
                 sample(trial)
             drawn.append(json.dumps(trial.params, sort_keys=True))
     assert len(set(drawn)) == len(drawn)
+
+
+def test_bad_input_stops_the_waiting_workers_and_writes_nothing(tmp_path):
+    """Workers start while the launcher checks its input; a failed check lets none of them go."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    args = baseline_args(url, empty, (1, 2), epochs=1, train_limit=256, workers=2)
+    result = subprocess.run(
+        [sys.executable, "-m", "search.run", *args],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("python -m search.run: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1  # nothing relayed from the workers
+    assert "starting 2 workers" not in result.stdout
+    assert not (tmp_path / "runs.db").exists()
+    leftover = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
+    assert leftover.stdout == b""  # every worker has exited
