@@ -29,17 +29,19 @@ def command_line(study_name: str, url: str, out: str = DEFAULT_OUT) -> str:
 
 
 def trial_devices(trials: list[FrozenTrial]) -> str:
-    """E.g. "cpu with torch 2.13.0+cpu (7 trials)"; "none recorded" when no trial trained."""
+    """E.g. "cpu with torch 2.13.0+cpu (7 trials)" or "cpu, pure Python (6 trials)" (the toy);
+    "none recorded" when no trial ran."""
     found = Counter(
-        (t.user_attrs["device"], t.user_attrs.get("torch_version", "?"))
+        (t.user_attrs["device"], t.user_attrs.get("torch_version"))
         for t in trials
         if "device" in t.user_attrs
     )
     if not found:
         return "none recorded"
     return "; ".join(
-        f"{device} with torch {version} ({count} trial{'s' * (count != 1)})"
-        for (device, version), count in sorted(found.items())
+        f"{device}{f' with torch {version}' if version else ''}"
+        f" ({count} trial{'s' * (count != 1)})"
+        for (device, version), count in sorted(found.items(), key=str)
     )
 
 

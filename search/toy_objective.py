@@ -62,6 +62,7 @@ def _run(study: ToyStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
         "final_e_total": e_total[-1],
         "final_weights": [last[name] for name in WEIGHT_NAMES],
         "final_gradients": [last[name] for name in GRADIENT_NAMES],
+        "device": "cpu, pure Python",  # archs.toy.descend is plain float arithmetic
     }.items():
         trial.set_user_attr(name, value)
     end(trial, "complete", "complete")

@@ -20,6 +20,7 @@ from archs import INITIAL_WEIGHTS, descend, sheet_gradients, toy_forward, toy_gr
 from archs.toy import COLUMNS
 from search.console import format_event
 from search.errors import UsageError
+from search.report_header import trial_devices
 from search.report_toy import render_lr_sweep
 from search.runner import run_study
 from search.study import RunOptions
@@ -174,6 +175,7 @@ def test_study_stores_six_complete_trials_of_101_steps(swept):
         assert (trial.user_attrs["end_kind"], trial.user_attrs["end_reason"]) == (
             "complete", "complete",
         )  # fmt: skip
+    assert trial_devices(trials) == "cpu, pure Python (6 trials)"  # the report header's line
 
 
 def test_study_emits_console_events_the_console_can_print(swept):
