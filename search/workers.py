@@ -166,21 +166,20 @@ def run_pool(
     try:
         try:
             prepare()
-        except BaseException:
+        except BaseException:  # bad input or Ctrl-C: the workers exit at their first read
             for process in processes:
                 _release(process, go=False)
+            for process in processes:
+                process.wait()
             raise
         emit({"type": "log", "message": f"starting {workers} workers x {threads} torch threads"})
         for process in processes:
             _release(process, go=True)
-        codes = [process.wait() for process in processes]
-    except KeyboardInterrupt:
-        stop(processes)
-        raise
-    except BaseException:
-        for process in processes:
-            process.wait()
-        raise
+        try:
+            codes = [process.wait() for process in processes]
+        except KeyboardInterrupt:
+            stop(processes)
+            raise
     finally:
         for reader in readers:
             reader.join(timeout=5)
