@@ -2,7 +2,9 @@
 
 import sys
 
-from search.workers import worker_main
-
 if __name__ == "__main__":
+    try:
+        from search.workers import worker_main
+    except KeyboardInterrupt:  # stopped while importing: no trial was taken
+        sys.exit(130)
     sys.exit(worker_main(sys.argv[1:]))

@@ -172,10 +172,11 @@ def run_pool(
             for process in processes:
                 process.wait()
             raise
-        emit({"type": "log", "message": f"starting {workers} workers x {threads} torch threads"})
-        for process in processes:
-            _release(process, go=True)
+        started = f"starting {workers} workers x {threads} torch threads"
         try:
+            emit({"type": "log", "message": started})
+            for process in processes:
+                _release(process, go=True)
             codes = [process.wait() for process in processes]
         except KeyboardInterrupt:
             stop(processes)
@@ -194,10 +195,12 @@ def run_pool(
 def _release(process: subprocess.Popen, go: bool) -> None:
     """Tell a waiting worker to start (a "go" line) or to exit (end-of-file)."""
     with contextlib.suppress(OSError):  # a worker that already died: its exit code tells
-        if go:
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        process.stdin.close()
+        try:
+            if go:
+                process.stdin.write("go\n")
+                process.stdin.flush()
+        finally:
+            process.stdin.close()
 
 
 def _once_per_pool(emit):
@@ -299,33 +302,32 @@ class JsonLines:
 
 
 def worker_main(argv: list[str]) -> int:
-    """The body of `python -m search.worker CONFIG`: run trials, print events as JSON lines."""
-    import optuna
-    import torch
-
-    from search.confirm import confirm_worker_study
-    from search.console import OptunaLogHandler
-    from search.runner import run_study
-    from studies import STUDIES
-
-    config = json.loads(argv[0])
-    torch.set_num_threads(config["threads"])
+    """The body of `python -m search.worker CONFIG`: wait for the launcher's go, then run
+    trials, printing events as JSON lines."""
     stop_once = _orphan_aware_stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record, stop
     signal.signal(signal.SIGTERM, stop_once)
     signal.signal(signal.SIGINT, stop_once)
-    stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
-    options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
-    study = STUDIES[config["study"]].configure(options)
-    if config.get("confirm"):
-        study = confirm_worker_study(study, options, config["confirm"])
-
-    emit = JsonLines(sys.stdout)
-
-    optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
-    optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
     try:
+        import optuna
+        import torch
+
+        from search.confirm import confirm_worker_study
+        from search.console import OptunaLogHandler
+        from search.runner import run_study
+        from studies import STUDIES
+
         if sys.stdin.readline().strip() != "go":
             return 0  # the launcher's checks failed (it says why) or it stopped: no work
+        config = json.loads(argv[0])
+        torch.set_num_threads(config["threads"])
+        stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
+        options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
+        study = STUDIES[config["study"]].configure(options)
+        if config.get("confirm"):
+            study = confirm_worker_study(study, options, config["confirm"])
+        emit = JsonLines(sys.stdout)
+        optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
+        optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
         run_study(study, options, emit)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)

@@ -268,12 +268,17 @@ def test_workers_started_together_draw_different_startup_points(tmp_path):
     assert len(set(drawn)) == len(drawn)
 
 
-def test_bad_input_stops_the_waiting_workers_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("command", ["search", "confirm"])
+def test_bad_input_stops_the_waiting_workers_and_writes_nothing(command, tmp_path, data_root):
     """Workers start while the launcher checks its input; a failed check lets none of them go."""
     url = f"sqlite:///{tmp_path / 'runs.db'}"
-    empty = tmp_path / "no-data"
-    empty.mkdir()
-    args = baseline_args(url, empty, (1, 2), epochs=1, train_limit=256, workers=2)
+    if command == "search":  # no MNIST files under the data root
+        empty = tmp_path / "no-data"
+        empty.mkdir()
+        args = baseline_args(url, empty, (1, 2), epochs=1, train_limit=256, workers=2)
+    else:  # nothing stored to confirm
+        args = ["--study", "cnn20k", "--confirm", "2", "--storage", url]
+        args += ["--data-root", str(data_root), "--workers", "2", "--plain"]
     result = subprocess.run(
         [sys.executable, "-m", "search.run", *args],
         cwd=tmp_path,
@@ -284,7 +289,7 @@ def test_bad_input_stops_the_waiting_workers_and_writes_nothing(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("python -m search.run: error: ")
     assert len(result.stderr.strip().splitlines()) == 1  # nothing relayed from the workers
-    assert "starting 2 workers" not in result.stdout
+    assert "starting 2 workers" not in result.stdout and "worker" not in result.stdout
     assert not (tmp_path / "runs.db").exists()
     leftover = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
     assert leftover.stdout == b""  # every worker has exited
