@@ -97,10 +97,28 @@ def confirm_worker_study(study, options: RunOptions, k: int) -> CnnStudy:
     if not isinstance(study, CnnStudy) or study.repeat_seeds:
         raise UsageError(f"--confirm applies to search studies; {study.name} is not one")
     validate_options(study, options)
-    sources = top_trials(load_existing(study.name, options), k)
+    parent = load_existing(study.name, options)
+    sources = top_trials(parent, k)
     if not sources:
         raise UsageError(f"study {study.name} has no complete trial to confirm yet")
+    chosen = {t.number for t in sources}
+    for number in sorted(_queued_sources(study.name + CONFIRM_SUFFIX, options) - chosen):
+        sources.append(trial_by_number(parent, number))  # left waiting by an earlier run
     return confirm_study(study, sources, study.run_seeds(options))
+
+
+def _queued_sources(name: str, options: RunOptions) -> set[int]:
+    """Source trials of the confirmation runs waiting or running in the companion study."""
+    try:
+        companion = optuna.load_study(study_name=name, storage=open_storage(options.storage))
+    except KeyError:
+        return set()
+    queued = companion.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+    return {
+        (t.system_attrs.get("fixed_params") or t.params)["source_trial"]
+        for t in queued
+        if "source_trial" in (t.system_attrs.get("fixed_params") or t.params)
+    }
 
 
 def prepare_confirm(study, options: RunOptions, k: int, workers: int = 1) -> CnnStudy:

@@ -184,7 +184,7 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     data = load_data(study, options, device)  # before the storage: bad data writes nothing
     url = resolve_url(options.storage)
     optuna_study = open_study(study, options)
-    budget = study.budget(options)
+    budget = stored_budget(study, options, optuna_study)
     context = TrialContext(data, device, options, study_seed(study, options), emit)
     objective = make_objective(study, context)
     summary = RunSummary(study.name, url, budget)
@@ -217,7 +217,16 @@ def budget_used(study: StudyDef, options: RunOptions) -> bool:
     """Whether the study in storage has finished its whole trial budget."""
     optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
     finished = optuna_study.get_trials(deepcopy=False, states=FINISHED)
-    return len(finished) >= study.budget(options)
+    return len(finished) >= stored_budget(study, options, optuna_study)
+
+
+def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:
+    """The trial budget. A queue-only study (a confirmation) runs every trial of its queue: the
+    ones this run enqueued and any an earlier run stored or left waiting (another --confirm K,
+    a top K that changed since, an interrupted run), so its budget is all its active trials."""
+    if isinstance(study, CnnStudy) and study.queue_only:
+        return len(optuna_study.get_trials(deepcopy=False, states=ACTIVE))
+    return study.budget(options)
 
 
 def make_objective(study: StudyDef, context: TrialContext):

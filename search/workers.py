@@ -98,17 +98,18 @@ def launch(
 def _report_end(study: StudyDef, options: RunOptions, name: str, emit) -> None:
     import optuna
 
-    from search.runner import counts
+    from search.runner import counts, stored_budget
 
     stored = optuna.load_study(study_name=name, storage=open_storage(options.storage))
     finished = counts(stored)
-    used = finished["COMPLETE"] + finished["PRUNED"] >= study.budget(options)
+    budget = stored_budget(study, options, stored)
+    used = finished["COMPLETE"] + finished["PRUNED"] >= budget
     emit(
         {
             "type": "done",
             "study": name,
             "counts": finished,
-            "budget": study.budget(options),
+            "budget": budget,
             "stopped_by": "budget" if used else "interruption or timeout",
         }
     )

@@ -151,3 +151,45 @@ def test_cli_confirm_replay_export_errors(two_trials, tmp_path):
             timeout=300,
         )
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_changed_top_k_and_a_left_over_run_are_confirmed_too(tmp_path, data_root):
+    """Confirming K again after the ranking changed runs the new winner's seeds (the runs stored
+    for the old winner do not use up the budget), and a run an earlier confirmation left
+    waiting runs as well."""
+    options = RunOptions(
+        storage=f"sqlite:///{tmp_path / 'r.db'}",
+        data_root=str(data_root),
+        device="cpu",
+        epochs=1,
+        train_limit=1024,
+        val_size=256,
+        trials=2,
+        seeds=(1, 2),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        run_study(STUDIES["cnn20k"], options)
+        first = confirm(STUDIES["cnn20k"], options, 1)
+        parent = load(tmp_path, "cnn20k")
+        old = first[0]["source_trial"]
+        donor = next(t for t in parent.trials if t.state == TrialState.COMPLETE)
+        recipe = {**donor.user_attrs["recipe"], "lr": donor.user_attrs["recipe"]["lr"] / 2}
+        parent.add_trial(  # a new best trial, distinct from the old winner
+            optuna.trial.create_trial(
+                params=donor.params,
+                distributions=donor.distributions,
+                value=max(t.value for t in parent.trials if t.value is not None) + 1,
+                user_attrs={**donor.user_attrs, "recipe": recipe},
+            )
+        )
+        new = len(parent.trials) - 1
+        load(tmp_path, "cnn20k.confirm").enqueue_trial({"source_trial": old, "seed": 3})
+        second = confirm(STUDIES["cnn20k"], options, 1)
+    runs = load(tmp_path, "cnn20k.confirm").trials
+    assert sorted((t.params["source_trial"], t.params["seed"]) for t in runs) == sorted(
+        [(old, 1), (old, 2), (old, 3), (new, 1), (new, 2)]
+    )
+    assert all(t.state == TrialState.COMPLETE for t in runs)
+    assert [row["source_trial"] for row in second] == sorted([old, new])
+    assert next(r for r in second if r["source_trial"] == old)["seeds"] == [1, 2, 3]
