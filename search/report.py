@@ -198,6 +198,7 @@ def render_study(storage, name: str, url: str, out: str) -> str:
     sessions = optuna_study.user_attrs.get("sessions", [])
     if companion:
         sessions = sessions + companion.user_attrs.get("sessions", [])
+        sessions.sort(key=lambda session: session.get("started", ""))  # interleaved in time
     top = header(name, description, url, trials, out, sessions=sessions)
     out_dir = Path(out) / name
     out_dir.mkdir(parents=True, exist_ok=True)
