@@ -21,7 +21,13 @@ from archs import ArchSpec, build
 from search import data as mnist
 from search.errors import UsageError
 from search.recipe import Recipe
-from search.runner import open_study, run_study, trial_by_number, validate_options
+from search.runner import (
+    open_study,
+    queued_params,
+    run_study,
+    trial_by_number,
+    validate_options,
+)
 from search.storage import open_storage, require_existing, resolve_url
 from search.study import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 from search.train import resolve_device, seeded_build, train
@@ -114,11 +120,8 @@ def _queued_sources(name: str, options: RunOptions) -> set[int]:
     except KeyError:
         return set()
     queued = companion.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
-    return {
-        (t.system_attrs.get("fixed_params") or t.params)["source_trial"]
-        for t in queued
-        if "source_trial" in (t.system_attrs.get("fixed_params") or t.params)
-    }
+    found = map(queued_params, queued)
+    return {params["source_trial"] for params in found if "source_trial" in params}
 
 
 def prepare_confirm(study, options: RunOptions, k: int, workers: int = 1) -> CnnStudy:

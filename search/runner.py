@@ -126,13 +126,15 @@ def _existing_trial_count(storage, name: str) -> int:
         return 0
 
 
+def queued_params(trial: optuna.trial.FrozenTrial) -> dict:
+    """The trial's parameters, or, for an enqueued trial that has not drawn them yet (WAITING,
+    or RUNNING just taken from the queue), the parameters it was enqueued with."""
+    return trial.system_attrs.get("fixed_params") or trial.params
+
+
 def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:
     """Enqueue each parameter set that no active trial has yet; returns how many were added."""
-    # A trial just taken from the queue is RUNNING with no params yet: its fixed_params count.
-    have = [
-        t.system_attrs.get("fixed_params") or t.params
-        for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)
-    ]
+    have = [queued_params(t) for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)]
     added = 0
     for params in wanted:
         if params not in have:
