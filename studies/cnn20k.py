@@ -142,23 +142,31 @@ def params_for(proposal: Proposal) -> dict:
     return params
 
 
-def make_sampler(seed: int) -> optuna.samplers.BaseSampler:
+def make_sampler(seed: int, startup_trials: int = 16) -> optuna.samplers.BaseSampler:
     # Multivariate TPE models interactions (optimizer x lr, width x width); the constant liar
     # keeps parallel workers from proposing the same point.
     return optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, group=True, n_startup_trials=16, constant_liar=True
+        seed=seed,
+        multivariate=True,
+        group=True,
+        n_startup_trials=startup_trials,
+        constant_liar=True,
     )
 
 
-def make_pruner(seed: int) -> optuna.pruners.BasePruner:
+def make_pruner(
+    seed: int, min_epochs: int = 2, reduction_factor: int = 3
+) -> optuna.pruners.BasePruner:
     # Hyperband: brackets start at epochs 2, 6 and 18 (reduction factor 3); only the top third
     # of a rung goes on. Bracket assignment is a hash of the trial number, so it is
-    # deterministic. The floor: a score under 50% after 2 epochs is a dead trial (MNIST nets
-    # that learn are above 90% by then), whatever its bracket.
+    # deterministic. The floor: a score under 50% after `min_epochs` (2) is a dead trial (MNIST
+    # nets that learn are above 90% by then), whatever its bracket.
     return AnyPruner(
         [
-            optuna.pruners.HyperbandPruner(min_resource=2, max_resource=19, reduction_factor=3),
-            optuna.pruners.ThresholdPruner(lower=50.0, n_warmup_steps=2),
+            optuna.pruners.HyperbandPruner(
+                min_resource=min_epochs, max_resource=19, reduction_factor=reduction_factor
+            ),
+            optuna.pruners.ThresholdPruner(lower=50.0, n_warmup_steps=min_epochs),
         ]
     )
 

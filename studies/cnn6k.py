@@ -12,11 +12,11 @@ validation split; winners are confirmed on all 60,000 training images over 3 see
 
 from __future__ import annotations
 
-import optuna
+from functools import partial
 
 from search.limits import Limits
-from search.pruners import AnyPruner
 from search.study import CnnStudy
+from studies import cnn20k
 from studies.cnn20k import SPACE, sampler
 
 MAX_PARAMS = 6_000  # inclusive, the target; the score's pressure aims at 5,000
@@ -65,22 +65,12 @@ WARM_START = (
 )
 
 
-def make_sampler(seed: int) -> optuna.samplers.BaseSampler:
-    # As cnn20k's, with fewer random startup trials: the warm start already marks good ground.
-    return optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, group=True, n_startup_trials=8, constant_liar=True
-    )
+# As cnn20k's sampler, with fewer random startup trials: the warm start marks good ground.
+make_sampler = partial(cnn20k.make_sampler, startup_trials=8)
 
-
-def make_pruner(seed: int) -> optuna.pruners.BasePruner:
-    # Hyperband with brackets starting at epochs 1, 4 and 16 (reduction factor 4): a quarter of
-    # a rung goes on. The floor as in cnn20k: under 50% after the first epoch is dead.
-    return AnyPruner(
-        [
-            optuna.pruners.HyperbandPruner(min_resource=1, max_resource=19, reduction_factor=4),
-            optuna.pruners.ThresholdPruner(lower=50.0, n_warmup_steps=1),
-        ]
-    )
+# cnn20k's pruner, stricter: Hyperband brackets start at epochs 1, 4 and 16 (reduction factor
+# 4), a quarter of a rung goes on; the floor (under 50% is dead) applies after the first epoch.
+make_pruner = partial(cnn20k.make_pruner, min_epochs=1, reduction_factor=4)
 
 
 STUDY = CnnStudy(
