@@ -65,28 +65,20 @@ def launch(
 
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
+
+        def pool(setup, confirm: int | None = None) -> int:
+            name = key or study.name
+            return run_pool(name, options, workers, threads, console.emit, confirm, setup)
+
         if confirm is None:
-            code = run_pool(
-                key or study.name,
-                options,
-                workers,
-                threads,
-                console.emit,
-                prepare=lambda: prepare(study, options, workers),
-            )
+            code = pool(lambda: prepare(study, options, workers))
             _report_end(study, options, study.name, console.emit)
             if code != 0 or not auto_confirm or not _auto_confirm(study, options):
                 return code
             confirm = study.confirm_top
-        prepared = []
-        code = run_pool(
-            key or study.name,
-            options,
-            workers,
-            threads,
-            console.emit,
-            confirm=confirm,
-            prepare=lambda: prepared.append(prepare_confirm(study, options, confirm, workers)),
+        prepared = []  # the companion study, defined by its prepare (the top trials as stored)
+        code = pool(
+            lambda: prepared.append(prepare_confirm(study, options, confirm, workers)), confirm
         )
         companion = prepared[0]
         _report_end(companion, options, companion.name, console.emit)
