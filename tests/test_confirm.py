@@ -21,19 +21,24 @@ from search.study import RunOptions
 from studies import STUDIES
 
 
-@pytest.fixture(scope="module")
-def two_trials(tmp_path_factory, data_root):
-    folder = tmp_path_factory.mktemp("confirm")
-    options = RunOptions(
+def two_trial_options(folder, data_root, epochs: int, train_limit: int) -> RunOptions:
+    """A 2-trial search in `folder`, confirmed with seeds 1 and 2, on a slice of real MNIST."""
+    return RunOptions(
         storage=f"sqlite:///{folder / 'r.db'}",
         data_root=str(data_root),
         device="cpu",
-        epochs=2,
-        train_limit=2048,
+        epochs=epochs,
+        train_limit=train_limit,
         val_size=256,
         trials=2,
         seeds=(1, 2),
     )
+
+
+@pytest.fixture(scope="module")
+def two_trials(tmp_path_factory, data_root):
+    folder = tmp_path_factory.mktemp("confirm")
+    options = two_trial_options(folder, data_root, epochs=2, train_limit=2048)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         run_study(STUDIES["cnn20k"], options)
@@ -157,16 +162,7 @@ def test_a_changed_top_k_and_a_left_over_run_are_confirmed_too(tmp_path, data_ro
     """Confirming K again after the ranking changed runs the new winner's seeds (the runs stored
     for the old winner do not use up the budget), and a run an earlier confirmation left
     waiting runs as well."""
-    options = RunOptions(
-        storage=f"sqlite:///{tmp_path / 'r.db'}",
-        data_root=str(data_root),
-        device="cpu",
-        epochs=1,
-        train_limit=1024,
-        val_size=256,
-        trials=2,
-        seeds=(1, 2),
-    )
+    options = two_trial_options(tmp_path, data_root, epochs=1, train_limit=1024)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path)
         run_study(STUDIES["cnn20k"], options)

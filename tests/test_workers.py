@@ -70,6 +70,17 @@ def launch(args: list[str], cwd: Path, env: dict | None = None, **popen) -> subp
     )
 
 
+def run_command(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m search.run ARGS` to its end, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "search.run", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
 def wait_for(condition, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -112,13 +123,7 @@ def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, req
         "--no-confirm",
         *TINY,
     ]
-    result = subprocess.run(
-        [sys.executable, "-m", "search.run", *args],
-        cwd=tmp_path,
-        text=True,
-        capture_output=True,
-        timeout=600,
-    )
+    result = run_command(args, tmp_path)
     assert result.returncode == 0, result.stderr
     trials = trials_of(url, "cnn20k")
     assert sorted(t.number for t in trials) == list(range(6))
@@ -202,13 +207,7 @@ def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path
     assert TrialState.RUNNING not in [t.state for t in trials]
     interrupted = [t for t in trials if t.user_attrs.get("end_kind") == "interrupted"]
     assert interrupted and all(t.state == TrialState.FAIL for t in interrupted)
-    rerun = subprocess.run(
-        [sys.executable, "-m", "search.run", *args],
-        cwd=tmp_path,
-        text=True,
-        capture_output=True,
-        timeout=600,
-    )
+    rerun = run_command(args, tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     trials = trials_of(url, "cnn20k")
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
@@ -279,13 +278,7 @@ def test_bad_input_stops_the_waiting_workers_and_writes_nothing(command, tmp_pat
     else:  # nothing stored to confirm
         args = ["--study", "cnn20k", "--confirm", "2", "--storage", url]
         args += ["--data-root", str(data_root), "--workers", "2", "--plain"]
-    result = subprocess.run(
-        [sys.executable, "-m", "search.run", *args],
-        cwd=tmp_path,
-        text=True,
-        capture_output=True,
-        timeout=120,
-    )
+    result = run_command(args, tmp_path, timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith("python -m search.run: error: ")
     assert len(result.stderr.strip().splitlines()) == 1  # nothing relayed from the workers
