@@ -7,13 +7,16 @@ input (one line, nothing written), 130 when interrupted (rerun the same command 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from search.cli import Parser, main_guard, positive_int
 from search.errors import StudyFailed, UsageError
-from search.study import RunOptions
+from search.spawn import EarlyWorkers, auto_workers
+
+if TYPE_CHECKING:
+    from search.study import RunOptions
 
 PROG = "python -m search.run"
-MAX_AUTO_WORKERS = 8
 
 
 def build_parser() -> Parser:
@@ -102,16 +105,17 @@ def resolve_workers(requested: str | int, options: RunOptions) -> int:
     images of one 2-thread process on 2 cores), capped at 8; one worker on a GPU."""
     if requested != "auto":
         return int(requested)
-    import os
 
     from search.train import resolve_device
 
     if resolve_device(options.device).type == "cuda" or options.threads:
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+    return auto_workers()
 
 
 def options_from(args) -> RunOptions:
+    from search.study import RunOptions
+
     return RunOptions(
         storage=args.storage,
         trials=args.trials,
@@ -133,10 +137,17 @@ def options_from(args) -> RunOptions:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = tuple(sys.argv[1:] if argv is None else argv)  # recorded on the study
-    return main_guard(PROG, lambda: _main(args))
+    return main_guard(PROG, lambda: _with_early_workers(args))
 
 
-def _main(args) -> int:
+def _with_early_workers(args) -> int:
+    """Start the local workers first if the arguments say how many (search.spawn): their
+    imports then overlap ours."""
+    with EarlyWorkers(args) as early:
+        return _main(args, early)
+
+
+def _main(args, early: EarlyWorkers) -> int:
     from search.console import make_console
     from studies import STUDIES
 
@@ -178,6 +189,7 @@ def _main(args) -> int:
             confirm=args.confirm,
             auto_confirm=not args.no_confirm,
             key=args.study,
+            processes=early.take(workers),
         )
     from search.confirm import confirm
     from search.runner import run_study

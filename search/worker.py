@@ -1,4 +1,4 @@
-"""`python -m search.worker CONFIG_JSON`: one worker process, started by search.workers."""
+"""`python -m search.worker INDEX [LABEL...]`: one worker process, started by search.spawn."""
 
 import sys
 
@@ -7,4 +7,4 @@ if __name__ == "__main__":
         from search.workers import worker_main
     except KeyboardInterrupt:  # stopped while importing: no trial was taken
         sys.exit(130)
-    sys.exit(worker_main(sys.argv[1:]))
+    sys.exit(worker_main())  # the arguments only label the process

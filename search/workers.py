@@ -24,6 +24,7 @@ from search import data as mnist
 from search.console import make_console
 from search.errors import UsageError
 from search.runner import open_study, validate_options
+from search.spawn import start_workers
 from search.storage import open_storage
 from search.study import CnnStudy, RunOptions, StudyDef
 
@@ -50,11 +51,13 @@ def launch(
     confirm: int | None = None,
     auto_confirm: bool = True,
     key: str | None = None,
+    processes: list[subprocess.Popen] | None = None,
 ) -> int:
     """Run `study` (or its confirmation of the top `confirm` trials) on `workers` processes.
 
     `key` is the study's name in studies.STUDIES when it differs from the stored name (a study
-    configured by options, such as an ablation of a stored trial).
+    configured by options, such as an ablation of a stored trial). `processes`: workers already
+    started (search.spawn), used by the first pool.
     """
     from search.confirm import (
         confirmation_summaries,
@@ -65,10 +68,11 @@ def launch(
 
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
+        early = [processes]
 
         def pool(setup, confirm: int | None = None) -> int:
-            name = key or study.name
-            return run_pool(name, options, workers, threads, console.emit, confirm, setup)
+            name, started = key or study.name, early.pop() if early else None
+            return run_pool(name, options, workers, threads, console.emit, confirm, setup, started)
 
         if confirm is None:
             code = pool(lambda: prepare(study, options, workers))
@@ -121,31 +125,20 @@ def run_pool(
     emit,
     confirm: int | None = None,
     prepare=lambda: None,
+    processes: list[subprocess.Popen] | None = None,
 ) -> int:
-    """Start the workers, run `prepare` while they start up, let them go, merge their output,
-    wait; 130 when interrupted, else the worst exit code.
+    """Start the workers (or take `processes`, started earlier), run `prepare` while they start
+    up, let them go, merge their output, wait; 130 when interrupted, else the worst exit code.
 
     A worker's start-up (imports, ~2 s) overlaps the launcher's checks and study creation: each
-    worker waits for a "go" line on its stdin before it touches the storage. If `prepare` fails
-    (bad input: one-line error, exit 2), the workers read end-of-file instead and exit at once,
-    having written nothing.
+    worker waits for its configuration (one JSON line) on stdin before it touches the storage.
+    If `prepare` fails (bad input: one-line error, exit 2), the workers read end-of-file instead
+    and exit at once, having written nothing.
     """
     lock = threading.Lock()
     worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
     config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "search.worker", json.dumps({**config, "worker": index})],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            start_new_session=True,  # Ctrl-C reaches workers once, through the launcher
-            preexec_fn=_stop_with_parent,
-        )
-        for index in range(workers)
-    ]
+    processes = processes or start_workers(workers, (name, options.storage or "default-storage"))
     pool_emit = _once_per_pool(emit)
     readers = [
         threading.Thread(
@@ -161,15 +154,15 @@ def run_pool(
             prepare()
         except BaseException:  # bad input or Ctrl-C: the workers exit at their first read
             for process in processes:
-                _release(process, go=False)
+                _release(process, None)
             for process in processes:
                 process.wait()
             raise
         started = f"starting {workers} workers x {threads} torch threads"
         try:
             emit({"type": "log", "message": started})
-            for process in processes:
-                _release(process, go=True)
+            for index, process in enumerate(processes):
+                _release(process, {**config, "worker": index})
             codes = [process.wait() for process in processes]
         except KeyboardInterrupt:
             stop(processes)
@@ -185,12 +178,12 @@ def run_pool(
     return 0 if all(code == 0 for code in codes) else 1
 
 
-def _release(process: subprocess.Popen, go: bool) -> None:
-    """Tell a waiting worker to start (a "go" line) or to exit (end-of-file)."""
+def _release(process: subprocess.Popen, config: dict | None) -> None:
+    """Let a waiting worker go (its configuration, one JSON line) or exit (end-of-file)."""
     with contextlib.suppress(OSError):  # a worker that already died: its exit code tells
         try:
-            if go:
-                process.stdin.write("go\n")
+            if config is not None:
+                process.stdin.write(json.dumps(config) + "\n")
                 process.stdin.flush()
         finally:
             process.stdin.close()
@@ -208,18 +201,6 @@ def _once_per_pool(emit):
         emit(event)
 
     return filtered
-
-
-def _stop_with_parent() -> None:
-    """In the child: SIGTERM when the launcher dies (even by SIGKILL), so the worker records its
-    trial and stops instead of writing into a closed pipe. Linux only; elsewhere a no-op."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -294,9 +275,9 @@ class JsonLines:
             _silence_output()
 
 
-def worker_main(argv: list[str]) -> int:
-    """The body of `python -m search.worker CONFIG`: wait for the launcher's go, then run
-    trials, printing events as JSON lines."""
+def worker_main() -> int:
+    """The body of `python -m search.worker INDEX [LABEL...]`: wait for the launcher's go (the
+    configuration, one JSON line on stdin), then run trials, printing events as JSON lines."""
     stop_once = _orphan_aware_stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record, stop
     signal.signal(signal.SIGTERM, stop_once)
     signal.signal(signal.SIGINT, stop_once)
@@ -309,9 +290,10 @@ def worker_main(argv: list[str]) -> int:
         from search.runner import run_study
         from studies import STUDIES
 
-        if sys.stdin.readline().strip() != "go":
+        line = sys.stdin.readline()
+        if not line.strip():
             return 0  # the launcher's checks failed (it says why) or it stopped: no work
-        config = json.loads(argv[0])
+        config = json.loads(line)
         torch.set_num_threads(config["threads"])
         stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
         options = RunOptions(**{**stored, "worker": config.get("worker", 0)})

@@ -286,3 +286,68 @@ def test_bad_input_stops_the_waiting_workers_and_writes_nothing(command, tmp_pat
     assert not (tmp_path / "runs.db").exists()
     leftover = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
     assert leftover.stdout == b""  # every worker has exited
+
+
+def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
+    from search import spawn
+    from search.run import build_parser
+
+    def early(*argv: str) -> int:
+        return spawn.early_count(build_parser().parse_args(["--study", "cnn20k", *argv]))
+
+    monkeypatch.setattr(spawn.os, "cpu_count", lambda: 4)
+    assert early("--workers", "3") == 3
+    assert early("--workers", "1") == 0  # runs in the launcher's own process
+    assert early("--workers", "auto", "--device", "cpu") == 4
+    assert early("--device", "cpu", "--threads", "2") == 0  # auto with threads: one process
+    assert early("--device", "cuda") == 0  # auto on a GPU: one process
+    assert early("--workers", "2", "--replay", "3") == 0
+    assert early("--workers", "2", "--export", "3", "out") == 0
+    assert spawn.early_count(build_parser().parse_args(["--list", "--workers", "2"])) == 0
+    assert early() == (4 if spawn.cpu_only_torch() else 0)  # auto, device auto: the build says
+    assert spawn.cpu_only_torch() == torch_is_cpu_only()
+    monkeypatch.setattr(spawn.os, "cpu_count", lambda: 1)
+    assert early("--device", "cpu") == 0
+
+
+def torch_is_cpu_only() -> bool:
+    import torch
+
+    return torch.version.cuda is None and torch.version.hip is None
+
+
+def test_early_workers_are_handed_over_once_or_dismissed(tmp_path):
+    from search.run import build_parser
+    from search.spawn import EarlyWorkers
+
+    args = build_parser().parse_args(["--study", "cnn20k", "--workers", "2", "--device", "cpu"])
+    args.storage = f"sqlite:///{tmp_path / 'label.db'}"
+    with EarlyWorkers(args) as early:
+        assert len(early.processes) == 2
+        label = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
+        assert len(label.stdout.split()) == 2  # study and storage name the processes
+        taken = early.take(2)
+        assert [p.poll() for p in taken] == [None, None] and early.take(2) is None
+    for process in taken:  # handed over: the context leaves them alone
+        assert process.poll() is None
+        process.stdin.close()  # end-of-file: exit, having done nothing
+    assert [process.wait(timeout=60) for process in taken] == [0, 0]
+    with EarlyWorkers(args) as early:
+        started = list(early.processes)
+        assert early.take(3) is None  # another count than started: dismissed
+        assert all(process.returncode is not None for process in started)
+    with EarlyWorkers(args) as early:
+        started = list(early.processes)
+    assert all(process.returncode is not None for process in started)  # not taken: dismissed
+    assert not (tmp_path / "label.db").exists()
+
+
+def test_an_unknown_study_dismisses_the_early_workers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    result = run_command(["--study", "nope", "--workers", "2", "--storage", url], tmp_path, 120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("python -m search.run: error: unknown study 'nope'")
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    assert not (tmp_path / "runs.db").exists()
+    leftover = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
+    assert leftover.stdout == b""

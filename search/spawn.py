@@ -1,0 +1,119 @@
+"""Starting worker processes, early: before the launcher's own imports where the count is known.
+
+A worker's start-up is mostly importing torch and Optuna (~2-3 s), and so is the launcher's.
+When `python -m search.run` can tell from its arguments alone how many local workers it will
+need (an explicit `--workers N`, or auto with a CPU-only torch build, read from the installed
+package's version without importing torch), it starts them before importing anything heavy, so
+both start-ups overlap. The workers wait for their configuration on stdin before touching any
+storage; workers the launcher does not use (bad input, a study without data, another count) are
+dismissed untouched. This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import signal
+import subprocess
+import sys
+
+MAX_AUTO_WORKERS = 8
+
+
+def start_workers(count: int, label: tuple[str, ...] = ()) -> list[subprocess.Popen]:
+    """`python -m search.worker INDEX LABEL...` x count, each waiting for its configuration.
+
+    The label (study, storage) only names the process for `ps`; the configuration line the
+    launcher writes later is what the worker runs.
+    """
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "search.worker", str(index), *label],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches workers once, through the launcher
+            preexec_fn=_stop_with_parent,
+        )
+        for index in range(count)
+    ]
+
+
+def dismiss(processes: list[subprocess.Popen]) -> None:
+    """Stop workers that were never configured: they have written nothing anywhere."""
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def auto_workers() -> int:
+    """`--workers auto` on CPU: one single-thread worker per core, at most 8."""
+    return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+
+
+def cpu_only_torch() -> bool:
+    """Whether the installed torch is a CPU-only build (then `--device auto` means CPU)."""
+    try:
+        return importlib.metadata.version("torch").endswith("+cpu")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def early_count(args) -> int:
+    """How many workers `python -m search.run ARGS` will start, if its arguments alone say so
+    (0: unknown before importing torch, or not a multi-worker run)."""
+    if not args.study or args.list or args.download:
+        return 0
+    if args.replay is not None or args.export is not None:
+        return 0
+    if args.workers != "auto":
+        return args.workers if args.workers > 1 else 0
+    if args.threads or args.device == "cuda" or (args.device == "auto" and not cpu_only_torch()):
+        return 0
+    count = auto_workers()
+    return count if count > 1 else 0
+
+
+class EarlyWorkers:
+    """Workers started before the launcher's imports; those not taken are dismissed on exit."""
+
+    def __init__(self, args):
+        count = early_count(args)
+        label = (args.study or "", args.storage or "default-storage")
+        self.processes = start_workers(count, label) if count else []
+
+    def take(self, count: int) -> list[subprocess.Popen] | None:
+        """The started workers if there are `count` of them (else dismiss them: None)."""
+        processes, self.processes = self.processes, []
+        if processes and len(processes) == count:
+            return processes
+        dismiss(processes)
+        return None
+
+    def __enter__(self) -> EarlyWorkers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.take(0)
+
+
+def _stop_with_parent() -> None:
+    """In the child: SIGTERM when the launcher dies (even by SIGKILL), so the worker records its
+    trial and stops instead of writing into a closed pipe. Linux only; elsewhere a no-op."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
