@@ -24,7 +24,8 @@ def build_parser() -> Parser:
         prog=PROG,
         description="Run or resume an architecture-search study stored in an Optuna storage.",
         epilog="Examples: --list | --study cnn20k | --study baseline --seeds 1 2 3 4 5 |"
-        " --study cnn20k --workers 2 | --study cnn20k --confirm 3 | --study cnn20k --replay 7",
+        " --study cnn20k --workers 2 | --study cnn20k --confirm 3 | --study cnn20k --replay 7 |"
+        " --study recipe --base trial:0 --from cnn6k",
     )
     parser.add_argument("--study", help="study name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
@@ -76,12 +77,15 @@ def build_parser() -> Parser:
         action="store_true",
         help="do not confirm the winners when the trial budget ends",
     )
-    parser.add_argument("--base", help="ablation: 'baseline' (default) or 'trial:N' with --from")
+    parser.add_argument(
+        "--base",
+        help="ablation, recipe: the base net, 'baseline' (default) or 'trial:N' with --from",
+    )
     parser.add_argument(
         "--from",
         dest="base_study",
         metavar="STUDY",
-        help="ablation: the study whose trial --base trial:N names",
+        help="ablation, recipe: the study whose trial --base trial:N names",
     )
     parser.add_argument(
         "--replay", type=int, metavar="N", help="retrain trial N from its stored spec"

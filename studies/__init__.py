@@ -5,7 +5,7 @@ STUDIES["cnn20k"].description
 """
 
 from search.study import StudyDef
-from studies import ablation, baseline, cnn6k, cnn20k, lr_sweep
+from studies import ablation, baseline, cnn6k, cnn20k, lr_sweep, recipe
 
 STUDIES: dict[str, StudyDef] = {
     study.name: study
@@ -15,5 +15,6 @@ STUDIES: dict[str, StudyDef] = {
         cnn6k.STUDY,
         lr_sweep.STUDY,
         ablation.STUDY,
+        recipe.STUDY,
     )
 }

@@ -72,13 +72,14 @@ def variants_of(base: ArchSpec) -> dict[str, ArchSpec]:
     return found
 
 
-def base_from(options: RunOptions) -> tuple[str, ArchSpec, Recipe]:
-    """(study name, base spec, base recipe) from --base / --from."""
+def base_from(options: RunOptions, prefix: str = "ablation") -> tuple[str, ArchSpec, Recipe]:
+    """(study name, base spec, base recipe) from --base / --from; the name is `prefix` for the
+    baseline, else `prefix.<study>-trial<N>`."""
     base = options.base or "baseline"
     if base == "baseline":
         if options.base_study:
             raise UsageError("--from applies to --base trial:N only")
-        return "ablation", BASELINE, REFERENCE_RECIPE
+        return prefix if prefix == "ablation" else f"{prefix}.baseline", BASELINE, REFERENCE_RECIPE
     if not base.startswith("trial:") or not base[len("trial:") :].isdigit():
         raise UsageError(f"--base must be 'baseline' or 'trial:N', got {base!r}")
     if not options.base_study:
@@ -89,7 +90,7 @@ def base_from(options: RunOptions) -> tuple[str, ArchSpec, Recipe]:
     number = int(base[len("trial:") :])
     trial = trial_by_number(load_existing(options.base_study, options), number)
     spec, recipe = stored_proposal(trial)
-    return f"ablation.{options.base_study}-trial{number}", spec, recipe
+    return f"{prefix}.{options.base_study}-trial{number}", spec, recipe
 
 
 @dataclass(frozen=True)

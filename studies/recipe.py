@@ -1,0 +1,135 @@
+"""recipe: tune the training recipe of one fixed architecture, searched with pruning.
+
+`python -m search.run --study recipe --base trial:N --from STUDY` (or `--base baseline`) keeps
+the base's architecture and searches how to train it: optimizer, peak learning rate, schedule,
+batch size, weight decay, rotation and shift augmentation, at the base's epochs. The base's own
+recipe is the warm start (its values are added to the choices if the space lacks them), so the
+study starts from what is known and its leaderboard shows whether anything beats it. Same rules
+as cnn20k: limits before training, selection on the validation split carved from the training
+set (test accuracy never ranks), Hyperband per epoch, the winners confirmed on all 60,000
+training images over 3 seeds. Stored as `recipe.<study>-trial<N>` (or `recipe.baseline`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import partial
+
+import optuna
+
+from archs import BASELINE, ArchSpec
+from search.limits import Limits
+from search.recipe import REFERENCE_RECIPE, Recipe
+from search.study import CnnStudy, Proposal, RunOptions
+from studies import cnn20k
+from studies.ablation import base_from
+
+
+@dataclass(frozen=True)
+class RecipeSpace:
+    """The choices; `lr` is a log-scale range, the rest are lists."""
+
+    optimizers: tuple[str, ...] = ("adamw", "sgd")
+    lr: tuple[float, float] = (3e-3, 0.3)
+    schedules: tuple[str, ...] = ("onecycle", "step", "none")
+    batch_sizes: tuple[int, ...] = (32, 64, 128)
+    weight_decays: tuple[float, ...] = (0.0, 1e-5, 1e-4, 5e-4)
+    augment_degrees: tuple[float, ...] = (0.0, 3.0, 5.0, 7.0, 10.0, 12.0, 15.0)
+    augment_translate: tuple[float, ...] = (0.0, 0.03, 0.05, 0.08, 0.1)
+
+    def including(self, recipe: Recipe) -> RecipeSpace:
+        """This space with the recipe's values added where missing (so it can be enqueued)."""
+
+        def union(choices: tuple, value) -> tuple:
+            return choices if value in choices else (*choices, value)
+
+        low, high = self.lr
+        return RecipeSpace(
+            optimizers=union(self.optimizers, recipe.optimizer),
+            lr=(min(low, recipe.lr), max(high, recipe.lr)),
+            schedules=union(self.schedules, recipe.schedule),
+            batch_sizes=union(self.batch_sizes, recipe.batch_size),
+            weight_decays=union(self.weight_decays, recipe.weight_decay),
+            augment_degrees=union(self.augment_degrees, recipe.augment_degrees),
+            augment_translate=union(self.augment_translate, recipe.augment_translate),
+        )
+
+
+RECIPE_SPACE = RecipeSpace()
+
+
+def sampler(spec: ArchSpec, base: Recipe, space: RecipeSpace):
+    """`sample(trial)`: the fixed `spec` with a recipe drawn from `space` (the base's epochs,
+    momentum and step settings)."""
+
+    def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+        recipe = base.replace(
+            optimizer=trial.suggest_categorical("optimizer", list(space.optimizers)),
+            lr=trial.suggest_float("lr", *space.lr, log=True),
+            schedule=trial.suggest_categorical("schedule", list(space.schedules)),
+            batch_size=trial.suggest_categorical("batch_size", list(space.batch_sizes)),
+            weight_decay=trial.suggest_categorical("weight_decay", list(space.weight_decays)),
+            augment_degrees=trial.suggest_categorical(
+                "augment_degrees", list(space.augment_degrees)
+            ),
+            augment_translate=trial.suggest_categorical(
+                "augment_translate", list(space.augment_translate)
+            ),
+        )
+        return Proposal(spec, recipe)
+
+    return sample
+
+
+def params_for(recipe: Recipe) -> dict:
+    """The trial params that make `sample` return `recipe` (the warm start)."""
+    return {
+        "optimizer": recipe.optimizer,
+        "lr": recipe.lr,
+        "schedule": recipe.schedule,
+        "batch_size": recipe.batch_size,
+        "weight_decay": recipe.weight_decay,
+        "augment_degrees": recipe.augment_degrees,
+        "augment_translate": recipe.augment_translate,
+    }
+
+
+@dataclass(frozen=True)
+class RecipeStudy(CnnStudy):
+    base_spec: ArchSpec = BASELINE
+    base_recipe: Recipe = REFERENCE_RECIPE
+    space: RecipeSpace = RECIPE_SPACE
+
+    def configure(self, options: RunOptions) -> RecipeStudy:
+        name, spec, recipe = base_from(options, prefix="recipe")  # seeds: derived per trial
+        space = self.space.including(recipe)
+        return dataclasses.replace(
+            self,
+            name=name,
+            base_spec=spec,
+            base_recipe=recipe,
+            space=space,
+            sample=sampler(spec, recipe, space),
+            warm_start=(params_for(recipe),),
+        )
+
+
+# Few random trials before TPE models the space (it has 7 dimensions and a good start point).
+make_sampler = partial(cnn20k.make_sampler, startup_trials=6)
+
+STUDY = RecipeStudy(
+    name="recipe",
+    description="tune the training recipe of a fixed net (--base baseline|trial:N --from S)",
+    direction="maximize",
+    n_trials=24,
+    seed=1,
+    make_sampler=make_sampler,
+    make_pruner=cnn20k.make_pruner,  # Hyperband rungs at epochs 2, 6 and 18
+    sample=sampler(BASELINE, REFERENCE_RECIPE, RECIPE_SPACE.including(REFERENCE_RECIPE)),
+    limits=Limits(max_params=20_000, max_epochs=19, no_fc=True),
+    seeds=(1, 2, 3),
+    val_size=10_000,
+    warm_start=(params_for(REFERENCE_RECIPE),),
+    confirm_top=3,
+)

@@ -1,0 +1,93 @@
+"""The recipe study: a fixed net (the baseline or a stored trial's), its recipe searched."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from archs import BASELINE
+from search.confirm import confirm, stored_proposal
+from search.errors import UsageError
+from search.recipe import REFERENCE_RECIPE
+from search.runner import run_study
+from search.study import Proposal, RunOptions
+from studies import STUDIES
+from studies.recipe import RECIPE_SPACE, params_for
+
+STUDY = STUDIES["recipe"]
+
+
+def test_the_baseline_recipe_is_the_warm_start_and_the_net_never_changes():
+    study = STUDY.configure(RunOptions())
+    assert study.name == "recipe.baseline"
+    (warm,) = study.enqueued(RunOptions())
+    assert study.sample(optuna.trial.FixedTrial(warm)) == Proposal(BASELINE, REFERENCE_RECIPE)
+    assert "none" in study.space.schedules  # the baseline has no schedule
+    drawn = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+    recipes = set()
+    for _ in range(20):
+        trial = drawn.ask()
+        proposal = study.sample(trial)
+        drawn.tell(trial, 0.0)
+        assert proposal.spec == BASELINE
+        assert proposal.recipe.epochs == REFERENCE_RECIPE.epochs == 19
+        assert set(trial.params) == set(warm)  # the same columns for every trial
+        recipes.add(proposal.recipe)
+    assert len(recipes) == 20
+
+
+def test_a_base_value_outside_the_space_is_added_to_its_choices():
+    odd = REFERENCE_RECIPE.replace(lr=0.9, batch_size=256, weight_decay=0.3, augment_degrees=4.0)
+    space = RECIPE_SPACE.including(odd)
+    assert space.lr == (RECIPE_SPACE.lr[0], 0.9)
+    assert space.batch_sizes == (*RECIPE_SPACE.batch_sizes, 256)
+    assert space.weight_decays[-1] == 0.3 and space.augment_degrees[-1] == 4.0
+    assert space.optimizers == RECIPE_SPACE.optimizers  # sgd is there already
+    assert params_for(odd)["lr"] == 0.9
+
+
+def test_bad_base_options_are_one_line_errors():
+    with pytest.raises(UsageError, match="--base must be 'baseline' or 'trial:N'"):
+        STUDY.configure(RunOptions(base="trial:x"))
+    with pytest.raises(UsageError, match="needs --from STUDY"):
+        STUDY.configure(RunOptions(base="trial:0"))
+
+
+def test_a_stored_trials_net_is_tuned_from_its_own_recipe_and_confirmed(
+    tmp_path, data_root, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    options = RunOptions(
+        storage=f"sqlite:///{tmp_path / 'r.db'}",
+        data_root=str(data_root),
+        device="cpu",
+        epochs=1,
+        train_limit=512,
+        val_size=256,
+        trials=1,
+        seeds=(1,),
+    )
+    run_study(STUDIES["cnn20k"], options)  # trial 0: the baseline, enqueued
+    source = optuna.load_study(study_name="cnn20k", storage=options.storage).trials[0]
+    base_spec, base_recipe = stored_proposal(source)
+    tuned = dataclasses.replace(options, trials=3, base="trial:0", base_study="cnn20k")
+    study = STUDY.configure(tuned)
+    assert study.name == "recipe.cnn20k-trial0" and study.base_spec == base_spec
+    summary = run_study(study, tuned)
+    assert summary.stopped_by == "budget"
+    stored = optuna.load_study(study_name=study.name, storage=options.storage)
+    trials = sorted(stored.trials, key=lambda t: t.number)
+    assert [t.state for t in trials].count(TrialState.RUNNING) == 0 and len(trials) == 3
+    proposals = [stored_proposal(t) for t in trials]
+    assert all(spec == base_spec for spec, _ in proposals)
+    first = proposals[0][1]
+    assert first.replace(seed=0) == base_recipe.replace(seed=0, epochs=1)  # the warm start
+    assert len({recipe.replace(seed=0) for _, recipe in proposals}) == 3
+    assert all(t.user_attrs["val_images"] == 256 for t in trials)
+    summaries = confirm(study, tuned, 1, lambda event: None)
+    companion = optuna.load_study(study_name=study.name + ".confirm", storage=options.storage)
+    assert len(summaries) == 1 and [t.state for t in companion.trials] == [TrialState.COMPLETE]
+    assert stored_proposal(companion.trials[0])[0] == base_spec
