@@ -195,6 +195,7 @@ def _main(args, early: EarlyWorkers) -> int:
             key=args.study,
             processes=early.take(workers),
         )
+    early.take(0)  # this process runs the study: workers started early are not needed
     from search.confirm import confirm
     from search.runner import run_study
 

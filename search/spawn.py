@@ -12,13 +12,19 @@ dismissed untouched. This module imports nothing heavy.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.metadata
 import os
+import re
 import signal
 import subprocess
 import sys
 
 MAX_AUTO_WORKERS = 8
+DISMISS_GRACE_SECONDS = 10
+# The registered studies that train no net (studies/*.py with needs_data=False): they run in
+# the launcher's process whatever --workers says (tests/test_workers.py checks the set).
+DATA_FREE_STUDIES = frozenset({"lr-sweep"})
 
 
 def start_workers(count: int, label: tuple[str, ...] = ()) -> list[subprocess.Popen]:
@@ -50,7 +56,11 @@ def dismiss(processes: list[subprocess.Popen]) -> None:
         if process.poll() is None:
             process.terminate()
     for process in processes:
-        process.wait()
+        try:
+            process.wait(timeout=DISMISS_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         for stream in (process.stdout, process.stderr):
             with contextlib.suppress(OSError):
                 stream.close()
@@ -72,7 +82,7 @@ def cpu_only_torch() -> bool:
 def early_count(args) -> int:
     """How many workers `python -m search.run ARGS` will start, if its arguments alone say so
     (0: unknown before importing torch, or not a multi-worker run)."""
-    if not args.study or args.list or args.download:
+    if not args.study or args.list or args.download or args.study in DATA_FREE_STUDIES:
         return 0
     if args.replay is not None or args.export is not None:
         return 0
@@ -84,13 +94,17 @@ def early_count(args) -> int:
     return count if count > 1 else 0
 
 
+def label(study: str | None, storage: str | None) -> tuple[str, str]:
+    """What names a worker in `ps`: its study and storage, without a password in the URL."""
+    return study or "", re.sub(r"//[^/@]*@", "//", storage) if storage else "default-storage"
+
+
 class EarlyWorkers:
     """Workers started before the launcher's imports; those not taken are dismissed on exit."""
 
     def __init__(self, args):
         count = early_count(args)
-        label = (args.study or "", args.storage or "default-storage")
-        self.processes = start_workers(count, label) if count else []
+        self.processes = start_workers(count, label(args.study, args.storage)) if count else []
 
     def take(self, count: int) -> list[subprocess.Popen] | None:
         """The started workers if there are `count` of them (else dismiss them: None)."""
@@ -111,8 +125,6 @@ def _stop_with_parent() -> None:
     """In the child: SIGTERM when the launcher dies (even by SIGKILL), so the worker records its
     trial and stops instead of writing into a closed pipe. Linux only; elsewhere a no-op."""
     try:
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):

@@ -24,7 +24,7 @@ from search import data as mnist
 from search.console import make_console
 from search.errors import UsageError
 from search.runner import open_study, validate_options
-from search.spawn import start_workers
+from search.spawn import dismiss, label, start_workers
 from search.storage import open_storage
 from search.study import CnnStudy, RunOptions, StudyDef
 
@@ -59,6 +59,15 @@ def launch(
     configured by options, such as an ablation of a stored trial). `processes`: workers already
     started (search.spawn), used by the first pool.
     """
+    early = [processes] if processes else []  # until the first pool takes them
+    try:
+        return _launch(study, options, workers, plain, confirm, auto_confirm, key, early)
+    finally:
+        if early:  # something failed before the first pool owned them
+            dismiss(early.pop())
+
+
+def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: list) -> int:
     from search.confirm import (
         confirmation_summaries,
         format_summary,
@@ -68,7 +77,6 @@ def launch(
 
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
-        early = [processes]
 
         def pool(setup, confirm: int | None = None) -> int:
             name, started = key or study.name, early.pop() if early else None
@@ -138,7 +146,7 @@ def run_pool(
     lock = threading.Lock()
     worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
     config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
-    processes = processes or start_workers(workers, (name, options.storage or "default-storage"))
+    processes = processes or start_workers(workers, label(name, options.storage))
     pool_emit = _once_per_pool(emit)
     readers = [
         threading.Thread(

@@ -305,9 +305,26 @@ def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
     assert early("--workers", "2", "--export", "3", "out") == 0
     assert spawn.early_count(build_parser().parse_args(["--list", "--workers", "2"])) == 0
     assert early() == (4 if spawn.cpu_only_torch() else 0)  # auto, device auto: the build says
-    assert spawn.cpu_only_torch() == torch_is_cpu_only()
+    assert torch_is_cpu_only() or not spawn.cpu_only_torch()  # a "+cpu" build has no GPU
+    lr_sweep = build_parser().parse_args(["--study", "lr-sweep", "--workers", "2"])
+    assert spawn.early_count(lr_sweep) == 0  # no data, no workers: runs in the launcher
     monkeypatch.setattr(spawn.os, "cpu_count", lambda: 1)
     assert early("--device", "cpu") == 0
+
+
+def test_the_data_free_studies_are_those_that_need_no_data():
+    from search.spawn import DATA_FREE_STUDIES
+    from studies import STUDIES
+
+    assert {name for name, s in STUDIES.items() if not s.needs_data} == DATA_FREE_STUDIES
+
+
+def test_a_storage_password_never_shows_in_a_workers_command_line():
+    from search.spawn import label
+
+    url = "postgresql+psycopg://user:secret@db-host:5432/search"
+    assert label("cnn20k", url) == ("cnn20k", "postgresql+psycopg://db-host:5432/search")
+    assert label("cnn20k", "sqlite:///runs/x.db") == ("cnn20k", "sqlite:///runs/x.db")
 
 
 def torch_is_cpu_only() -> bool:
@@ -338,8 +355,8 @@ def test_early_workers_are_handed_over_once_or_dismissed(tmp_path):
         assert all(process.returncode is not None for process in started)
     with EarlyWorkers(args) as early:
         started = list(early.processes)
+        assert [process.poll() for process in started] == [None, None]
     assert all(process.returncode is not None for process in started)  # not taken: dismissed
-    assert not (tmp_path / "label.db").exists()
 
 
 def test_an_unknown_study_dismisses_the_early_workers(tmp_path):
