@@ -34,7 +34,7 @@ class RecipeSpace:
     lr: tuple[float, float] = (3e-3, 0.3)
     schedules: tuple[str, ...] = ("onecycle", "step", "none")
     batch_sizes: tuple[int, ...] = (32, 64, 128)
-    weight_decays: tuple[float, ...] = (0.0, 1e-5, 1e-4, 5e-4)
+    weight_decays: tuple[float, ...] = (0.0, 1e-5, 1e-4, 5e-4, 1e-3, 1e-2)  # SGD ... AdamW
     augment_degrees: tuple[float, ...] = (0.0, 3.0, 5.0, 7.0, 10.0, 12.0, 15.0)
     augment_translate: tuple[float, ...] = (0.0, 0.03, 0.05, 0.08, 0.1)
 
