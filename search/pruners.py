@@ -21,11 +21,15 @@ class AnyPruner(optuna.pruners.BasePruner):
     trial on the first call, so asking it again afterwards would not give the same answer.
     """
 
-    def __init__(self, pruners: Sequence[optuna.pruners.BasePruner]):
+    def __init__(self, pruners: Sequence[optuna.pruners.BasePruner], last_step: int | None = None):
         self.pruners = tuple(pruners)
+        self.last_step = last_step  # no pruning after this step (None: any step)
         self._fired: dict[int, str] = {}  # trial number -> pruner that pruned it
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if self.last_step is not None and step is not None and step > self.last_step:
+            return False  # too late to save much: let the trial finish
         for pruner in self.pruners:
             if pruner.prune(study, trial):
                 self._fired[trial.number] = describe(pruner)

@@ -50,3 +50,21 @@ def test_the_pruner_named_is_the_one_that_decided_even_for_hyperband():
     fired = [t for t in bad if study.pruner.prune(study, t)]
     assert fired  # some bad trial lands in a bracket that prunes at epoch 1
     assert {pruner_name(study, t) for t in fired} == {"HyperbandPruner"}
+
+
+def test_nothing_is_pruned_after_the_last_step():
+    always = optuna.pruners.ThresholdPruner(upper=0.0)
+    study = optuna.create_study(pruner=AnyPruner([always], last_step=15))
+    assert study.pruner.prune(study, reported(study, [1.0] * 15))
+    assert not study.pruner.prune(study, reported(study, [1.0] * 16))
+    assert make_pruner(1).last_step == 15
+
+
+def test_hyperbands_late_rung_no_longer_stops_a_leader():
+    """Rung 18 of cnn20k's Hyperband: a trial behind its rung mates there finishes anyway."""
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(1))
+    ahead = [reported(study, [99.0] * 18) for _ in range(6)]
+    behind = reported(study, [98.0] * 18)
+    assert all(not study.pruner.prune(study, trial) for trial in [*ahead, behind])
+    late = AnyPruner(study.pruner.pruners)  # the same pruners without the cut-off
+    assert any(late.prune(study, trial) for trial in [*ahead, behind])
