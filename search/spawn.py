@@ -55,15 +55,21 @@ def dismiss(processes: list[subprocess.Popen]) -> None:
             process.stdin.close()
         if process.poll() is None:
             process.terminate()
+    reap(processes, DISMISS_GRACE_SECONDS)
     for process in processes:
-        try:
-            process.wait(timeout=DISMISS_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         for stream in (process.stdout, process.stderr):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+def reap(processes: list[subprocess.Popen], grace: float) -> None:
+    """Wait up to `grace` seconds for each signalled process, then kill what is left."""
+    for process in processes:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def auto_workers() -> int:

@@ -24,7 +24,7 @@ from search import data as mnist
 from search.console import make_console
 from search.errors import UsageError
 from search.runner import open_study, validate_options
-from search.spawn import dismiss, label, start_workers
+from search.spawn import dismiss, label, reap, start_workers
 from search.storage import open_storage
 from search.study import CnnStudy, RunOptions, StudyDef
 
@@ -216,12 +216,7 @@ def stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
-    for process in processes:
-        try:
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    reap(processes, STOP_GRACE_SECONDS)
 
 
 def _relay(stream, index: int, emit, lock: threading.Lock, is_json: bool) -> None:

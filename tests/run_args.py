@@ -1,6 +1,23 @@
-"""Command lines for `python -m search.run` shared by the subprocess tests."""
+"""Command lines for `python -m search.run`, and run options, shared by the tests."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from search.study import RunOptions
+
+
+def tiny_options(tmp_path: Path, data_root: Path, **changes) -> RunOptions:
+    """One epoch on the first 256 training images (200 for validation), on CPU, in tmp_path."""
+    values = dict(
+        storage=f"sqlite:///{tmp_path / 'runs.db'}",
+        data_root=str(data_root),
+        device="cpu",
+        epochs=1,
+        train_limit=256,
+        val_size=200,
+    )
+    return RunOptions(**{**values, **changes})
 
 
 def baseline_args(

@@ -7,6 +7,7 @@ import dataclasses
 import optuna
 import pytest
 from optuna.trial import TrialState
+from run_args import tiny_options
 
 from archs import BASELINE
 from search.confirm import confirm, stored_proposal
@@ -60,15 +61,8 @@ def test_a_stored_trials_net_is_tuned_from_its_own_recipe_and_confirmed(
     tmp_path, data_root, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
-    options = RunOptions(
-        storage=f"sqlite:///{tmp_path / 'r.db'}",
-        data_root=str(data_root),
-        device="cpu",
-        epochs=1,
-        train_limit=512,
-        val_size=256,
-        trials=1,
-        seeds=(1,),
+    options = tiny_options(
+        tmp_path, data_root, train_limit=512, val_size=256, trials=1, seeds=(1,)
     )
     run_study(STUDIES["cnn20k"], options)  # trial 0: the baseline, enqueued
     source = optuna.load_study(study_name="cnn20k", storage=options.storage).trials[0]

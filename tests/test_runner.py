@@ -15,31 +15,19 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
-from run_args import baseline_args
+from run_args import baseline_args, tiny_options
 
 from archs import BASELINE, ArchSpec, Transition, build
 from search import objective as objective_module
 from search.recipe import REFERENCE_RECIPE
 from search.runner import run_study
-from search.study import CnnStudy, Proposal, RunOptions, derive_seed
+from search.study import CnnStudy, Proposal, derive_seed
 from studies import STUDIES
 from studies.cnn20k import params_for
 
 REPO = Path(__file__).resolve().parents[1]
 WIDE = ArchSpec(blocks=((16, 32, 32), (32, 32)), transitions=(Transition(width=16),))
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", "--workers", "1"]
-
-
-def tiny_options(tmp_path: Path, data_root: Path, **changes) -> RunOptions:
-    values = dict(
-        storage=f"sqlite:///{tmp_path / 'runs.db'}",
-        data_root=str(data_root),
-        device="cpu",
-        epochs=1,
-        train_limit=256,
-        val_size=200,
-    )
-    return RunOptions(**{**values, **changes})
 
 
 def cli(
