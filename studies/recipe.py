@@ -4,7 +4,9 @@
 the base's architecture and searches how to train it: optimizer, peak learning rate, schedule,
 batch size, weight decay, rotation and shift augmentation, at the base's epochs. The base's own
 recipe is the warm start (its values are added to the choices if the space lacks them), so the
-study starts from what is known and its leaderboard shows whether anything beats it. Same rules
+study starts from what is known and its leaderboard shows whether anything beats it. The best
+recipe (on validation) of every other recipe study in the same storage is enqueued next: a
+recipe that won on a sibling net is worth one trial on this one. Same rules
 as cnn20k: limits before training, selection on the validation split carved from the training
 set (test accuracy never ranks), Hyperband per epoch, the winners confirmed on all 60,000
 training images over 3 seeds. Stored as `recipe.<study>-trial<N>` (or `recipe.baseline`).
@@ -82,17 +84,40 @@ def sampler(spec: ArchSpec, base: Recipe, space: RecipeSpace):
     return sample
 
 
+PARAM_NAMES = (
+    "optimizer",
+    "lr",
+    "schedule",
+    "batch_size",
+    "weight_decay",
+    "augment_degrees",
+    "augment_translate",
+)
+
+
 def params_for(recipe: Recipe) -> dict:
-    """The trial params that make `sample` return `recipe` (the warm start)."""
-    return {
-        "optimizer": recipe.optimizer,
-        "lr": recipe.lr,
-        "schedule": recipe.schedule,
-        "batch_size": recipe.batch_size,
-        "weight_decay": recipe.weight_decay,
-        "augment_degrees": recipe.augment_degrees,
-        "augment_translate": recipe.augment_translate,
-    }
+    """The trial params that make `sample` return `recipe` (a warm start)."""
+    return {name: getattr(recipe, name) for name in PARAM_NAMES}
+
+
+def sibling_recipes(options: RunOptions, name: str) -> list[Recipe]:
+    """The best recipe, ranked on validation, of every other `recipe.*` study stored where this
+    one is (by study name; none when the storage file does not exist yet)."""
+    from search.storage import open_storage, resolve_url, storage_file
+
+    url = resolve_url(options.storage)
+    path = storage_file(url)
+    if path is not None and not path.is_file():
+        return []
+    summaries = optuna.get_all_study_summaries(open_storage(url), include_best_trial=True)
+    recipes = []
+    for summary in sorted(summaries, key=lambda s: s.study_name):
+        other, best = summary.study_name, summary.best_trial
+        if not other.startswith("recipe.") or other.endswith(".confirm") or other == name:
+            continue
+        if best is not None and set(PARAM_NAMES) <= set(best.params):
+            recipes.append(REFERENCE_RECIPE.replace(**{k: best.params[k] for k in PARAM_NAMES}))
+    return recipes
 
 
 @dataclass(frozen=True)
@@ -103,7 +128,13 @@ class RecipeStudy(CnnStudy):
 
     def configure(self, options: RunOptions) -> RecipeStudy:
         name, spec, recipe = base_from(options, prefix="recipe")  # seeds: derived per trial
+        warm = [params_for(recipe)]
         space = self.space.including(recipe)
+        for sibling in sibling_recipes(options, name):
+            params = params_for(recipe.replace(**params_for(sibling)))
+            if params not in warm:
+                warm.append(params)
+                space = space.including(sibling)
         return dataclasses.replace(
             self,
             name=name,
@@ -111,7 +142,7 @@ class RecipeStudy(CnnStudy):
             base_recipe=recipe,
             space=space,
             sample=sampler(spec, recipe, space),
-            warm_start=(params_for(recipe),),
+            warm_start=tuple(warm),
         )
 
 

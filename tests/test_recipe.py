@@ -12,19 +12,20 @@ from run_args import tiny_options
 from archs import BASELINE
 from search.confirm import confirm, stored_proposal
 from search.errors import UsageError
-from search.recipe import REFERENCE_RECIPE
+from search.recipe import REFERENCE_RECIPE, Recipe
 from search.runner import run_study
 from search.study import Proposal, RunOptions
 from studies import STUDIES
-from studies.recipe import RECIPE_SPACE, params_for
+from studies.recipe import RECIPE_SPACE, params_for, sampler
 
 STUDY = STUDIES["recipe"]
 
 
-def test_the_baseline_recipe_is_the_warm_start_and_the_net_never_changes():
-    study = STUDY.configure(RunOptions())
+def test_the_baseline_recipe_is_the_warm_start_and_the_net_never_changes(tmp_path):
+    options = RunOptions(storage=f"sqlite:///{tmp_path / 'none-yet.db'}")
+    study = STUDY.configure(options)
     assert study.name == "recipe.baseline"
-    (warm,) = study.enqueued(RunOptions())
+    (warm,) = study.enqueued(options)  # no storage file yet: no sibling recipes
     assert study.sample(optuna.trial.FixedTrial(warm)) == Proposal(BASELINE, REFERENCE_RECIPE)
     assert "none" in study.space.schedules  # the baseline has no schedule
     drawn = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
@@ -85,3 +86,37 @@ def test_a_stored_trials_net_is_tuned_from_its_own_recipe_and_confirmed(
     companion = optuna.load_study(study_name=study.name + ".confirm", storage=options.storage)
     assert len(summaries) == 1 and [t.state for t in companion.trials] == [TrialState.COMPLETE]
     assert stored_proposal(companion.trials[0])[0] == base_spec
+
+
+def stored_study(storage: str, name: str, scored: list[tuple[float, Recipe]]) -> None:
+    """A study in a real storage with one complete trial per (validation score, recipe), each
+    drawn through the recipe study's sampler (no training: only the stored values matter)."""
+    study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+    for value, recipe in scored:
+        study.enqueue_trial(params_for(recipe))
+        trial = study.ask()
+        sample = sampler(BASELINE, REFERENCE_RECIPE, STUDY.space.including(recipe))
+        assert sample(trial).recipe == recipe
+        study.tell(trial, value)
+
+
+def test_the_best_recipe_of_each_other_recipe_study_is_enqueued_after_the_bases(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    winner = REFERENCE_RECIPE.replace(optimizer="adamw", lr=0.0037, schedule="onecycle")
+    other = REFERENCE_RECIPE.replace(batch_size=128, augment_degrees=7.0)
+    odd = REFERENCE_RECIPE.replace(batch_size=256)  # outside the space: added to its choices
+    stored_study(storage, "recipe.cnn6k-trial0", [(99.1, other), (99.4, winner)])
+    stored_study(storage, "recipe.cnn6k-trial0.confirm", [(99.9, other)])  # not a recipe study
+    stored_study(storage, "cnn20k", [(99.9, other)])  # nor this
+    stored_study(storage, "recipe.cnn6k-trial9", [(98.0, REFERENCE_RECIPE)])  # the base's: once
+    stored_study(storage, "recipe.z", [(97.0, odd)])
+    options = RunOptions(storage=storage)
+    study = STUDY.configure(options)
+    assert study.name == "recipe.baseline"
+    expected = [params_for(REFERENCE_RECIPE), params_for(winner), params_for(odd)]
+    assert study.enqueued(options) == expected
+    assert 256 in study.space.batch_sizes
+    assert study.sample(optuna.trial.FixedTrial(expected[2])).recipe == odd
+    # The stored study does not list itself.
+    stored_study(storage, "recipe.baseline", [(99.8, other)])
+    assert STUDY.configure(options).enqueued(options) == expected
