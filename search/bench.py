@@ -15,6 +15,8 @@ ratios, on two clocks: end to end (the whole command: process start, data loadin
 the test-set evaluation after each epoch, the wait for the last worker) and in trials (from the
 first trial's start to the last trial's end, as stored: what a long study sees per trial). The
 two configurations alternate, --repeats times each; the ratios compare the fastest run of each.
+Before them, the ceiling: the engine's training loop alone (--batches batches, no storage, no
+evaluation) in 1 process x all cores and in N single-thread processes at once.
 """
 
 from __future__ import annotations
@@ -150,7 +152,12 @@ def accuracy_check(arrays) -> None:
 
 
 def bench_workers(
-    data_root: str | None, workers: int, train_images: int, trials: int, repeats: int
+    data_root: str | None,
+    workers: int,
+    train_images: int,
+    trials: int,
+    repeats: int,
+    batches: int = 300,
 ) -> int:
     """Images/s of the baseline repeat study: 1 process x all threads vs N x 1 thread.
 
@@ -160,6 +167,7 @@ def bench_workers(
     if workers < 2:
         raise UsageError(f"--workers: compare 1 worker with 2 or more, got {workers}")
     print(f"machine: {machine()}", flush=True)
+    ceiling = loop_ceiling(data_root, workers, batches)
     folder = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     runs: dict[int, list[tuple[float, float]]] = {1: [], workers: []}
     images = trials * train_images
@@ -184,7 +192,8 @@ def bench_workers(
     (wall_n, span_n), (wall_1, span_1) = fastest[workers], fastest[1]
     print(
         f"ratio {workers} workers / 1 worker, fastest run of each: end to end"
-        f" {wall_1 / wall_n:.2f}, in trials {span_1 / span_n:.2f}   (target >= 1.4)"
+        f" {wall_1 / wall_n:.2f}, in trials {span_1 / span_n:.2f}   (target >= 1.4;"
+        f" training loop alone {ceiling:.2f})"
     )
     if repeats > 1:
         pairs = list(zip(runs[1], runs[workers], strict=True))
@@ -195,6 +204,43 @@ def bench_workers(
             + ", ".join(f"{one[1] / many[1]:.2f}" for one, many in pairs)
         )
     return 0
+
+
+def loop_ceiling(data_root: str | None, workers: int, batches: int) -> float:
+    """Images/s of the bare training loop: 1 process x all threads, then `workers` processes x
+    1 thread training at the same moment (a barrier after loading and warm-up); prints both and
+    returns their ratio, the most the workers can gain per trial on this machine."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    threads = os.cpu_count() or 1
+    rates = {}
+    for count in (1, workers):
+        barrier, results = context.Barrier(count), context.Queue()
+        each = threads if count == 1 else max(1, threads // workers)
+        processes = [
+            context.Process(target=_loop_rate, args=(data_root, each, batches, barrier, results))
+            for _ in range(count)
+        ]
+        for process in processes:
+            process.start()
+        rates[count] = sum(results.get(timeout=600) for _ in processes)
+        for process in processes:
+            process.join()
+        print(
+            f"training loop alone, {count} process(es) x {each} thread(s), {batches} batches"
+            f" each: {rates[count]:,.0f} img/s",
+            flush=True,
+        )
+    return rates[workers] / rates[1]
+
+
+def _loop_rate(data_root, threads: int, batches: int, barrier, results) -> None:
+    torch.set_num_threads(threads)
+    arrays = load_mnist(data_root)
+    engine_rate(arrays, 20)  # warm-up: imports, allocator, oneDNN kernels
+    barrier.wait()
+    results.put(engine_rate(arrays, batches))
 
 
 def workers_run(
@@ -235,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
     )
     parser.add_argument(
-        "--batches", type=positive_int, default=300, help="batches per path (data)"
+        "--batches",
+        type=positive_int,
+        default=300,
+        help="batches per path (data) or per training-loop process (workers)",
     )
     parser.add_argument("--quick", action="store_true", help="skip the 1-epoch accuracy check")
     parser.add_argument(
@@ -253,7 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         return main_guard(
             PROG,
             lambda: bench_workers(
-                args.data_root, args.workers, args.train_images, args.trials, args.repeats
+                args.data_root,
+                args.workers,
+                args.train_images,
+                args.trials,
+                args.repeats,
+                args.batches,
             ),
         )
     return main_guard(PROG, lambda: bench_data(args.data_root, args.batches, args.quick))

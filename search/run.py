@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from search.cli import Parser, main_guard, positive_int
 from search.errors import StudyFailed, UsageError
-from search.spawn import EarlyWorkers, auto_workers
+from search.spawn import EarlyWorkers, auto_workers, fast_exit
 
 if TYPE_CHECKING:
     from search.study import RunOptions
@@ -198,6 +198,10 @@ def _main(args, early: EarlyWorkers) -> int:
     early.take(0)  # this process runs the study: workers started early are not needed
     from search.confirm import confirm
     from search.runner import run_study
+    from search.train import warm_up
+
+    if study.needs_data:
+        warm_up()  # as a worker does before its first trial, so trial clocks compare
 
     with make_console(plain=args.plain) as console:
         if args.confirm is not None:
@@ -220,4 +224,4 @@ def _trial_number(text: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    fast_exit(main())  # what it ran is stored or printed: skip the teardown

@@ -48,6 +48,19 @@ def start_workers(count: int, label: tuple[str, ...] = ()) -> list[subprocess.Po
     ]
 
 
+def fast_exit(code: int) -> None:
+    """End this process now, skipping the interpreter's teardown.
+
+    Tearing down an interpreter that imported torch takes 0.5-1.5 s (measured on 2 cores), and
+    a launcher waits for its last worker to be gone. Call it only when everything is recorded
+    (storage writes are committed as they happen); the standard streams are flushed here.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 def dismiss(processes: list[subprocess.Popen]) -> None:
     """Stop workers that were never configured: they have written nothing anywhere."""
     for process in processes:

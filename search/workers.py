@@ -291,8 +291,10 @@ def worker_main() -> int:
         from search.confirm import confirm_worker_study
         from search.console import OptunaLogHandler
         from search.runner import run_study
+        from search.train import warm_up
         from studies import STUDIES
 
+        warm_up()  # while the launcher is still checking its input
         line = sys.stdin.readline()
         if not line.strip():
             return 0  # the launcher's checks failed (it says why) or it stopped: no work
