@@ -28,6 +28,7 @@ from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
 from search.provenance import record_session
+from search.pruners import ENQUEUED
 from search.storage import heartbeat_settings, open_storage, resolve_url, storage_file
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 from search.train import resolve_device
@@ -133,12 +134,13 @@ def queued_params(trial: optuna.trial.FrozenTrial) -> dict:
 
 
 def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:
-    """Enqueue each parameter set that no active trial has yet; returns how many were added."""
+    """Enqueue each parameter set that no active trial has yet; returns how many were added.
+    Each is marked `enqueued` (a user attribute its retries keep): search.pruners spares it."""
     have = [queued_params(t) for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)]
     added = 0
     for params in wanted:
         if params not in have:
-            optuna_study.enqueue_trial(params)
+            optuna_study.enqueue_trial(params, user_attrs={ENQUEUED: True})
             added += 1
     return added
 
@@ -343,6 +345,7 @@ def requeue(optuna_study: optuna.Study, number: int) -> None:
     """Enqueue an interrupted trial again: same params, same seed, marked as its retry."""
     trial = trial_by_number(optuna_study, number)
     attrs = {"retry_of": number}
-    if "seed" in trial.user_attrs:
-        attrs["seed"] = trial.user_attrs["seed"]
+    for key in ("seed", ENQUEUED):
+        if key in trial.user_attrs:
+            attrs[key] = trial.user_attrs[key]
     optuna_study.enqueue_trial(trial.params, user_attrs=attrs)

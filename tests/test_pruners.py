@@ -72,3 +72,25 @@ def test_hyperbands_late_rung_no_longer_stops_a_leader():
     assert all(not study.pruner.prune(study, trial) for trial in [*ahead, behind])
     late = AnyPruner(study.pruner.pruners)  # the same pruners without the cut-off
     assert any(late.prune(study, trial) for trial in [*ahead, behind])
+
+
+def test_an_enqueued_trial_runs_to_the_end_but_still_sets_the_bar():
+    pruner = AnyPruner(
+        [optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)]
+    )
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for _ in range(9):  # fill the brackets' first rungs with good trials
+        trial = study.ask()
+        trial.report(99.0, 1)
+        assert not trial.should_prune()
+        study.tell(trial, 99.0)
+    for _ in range(9):
+        study.enqueue_trial({}, user_attrs={"enqueued": True})  # warm starts, as runner marks
+    warm = [reported(study, [20.0]) for _ in range(9)]
+    assert not any(study.pruner.prune(study, t) for t in warm)
+    recorded = [study._storage.get_trial(t._trial_id).system_attrs for t in warm]
+    assert any(any(key.startswith("completed_rung") for key in attrs) for attrs in recorded)
+    for _ in range(9):
+        study.enqueue_trial({})  # queued, not by the study (a retry of a sampled trial)
+    sampled = [reported(study, [20.0]) for _ in range(9)]  # the same scores, not spared
+    assert any(study.pruner.prune(study, t) for t in sampled)

@@ -67,6 +67,7 @@ def test_tiny_study_stores_everything_for_a_finished_trial(in_tmp, data_root):
     assert attrs["summary"] == "8-16-16|P|T8|16-32|GAP"
     assert attrs["recipe"] == REFERENCE_RECIPE.replace(epochs=1, seed=attrs["seed"]).to_dict()
     assert attrs["seed"] == derive_seed(1, 0)
+    assert attrs["enqueued"] is True and "enqueued" not in study.trials[1].user_attrs  # sampled
     assert (attrs["params"], attrs["flops"], attrs["conv_flops"]) == (10_066, 2_220_112, 2_162_272)
     assert attrs["train_images"] == 256 and attrs["val_images"] == 200
     assert attrs["train_steps"] == math.ceil(256 / 64)
@@ -281,6 +282,7 @@ def test_ctrl_c_requeues_the_running_trial_and_rerun_completes(tmp_path, data_ro
     assert sorted(t.params["seed"] for t in complete) == [1, 2]
     retry = next(t for t in complete if t.user_attrs.get("retry_of") == 0)
     assert retry.params == trials[0].params and retry.user_attrs["seed"] == 1
+    assert retry.user_attrs["enqueued"] is True  # an enqueued trial's retry is spared too
     assert len(retry.user_attrs["test_acc"]) == 3
 
 
