@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 from archs import ArchSpec, build
 from search import data as mnist
 from search.errors import UsageError
+from search.leaderboard import recipe_summary
 from search.recipe import Recipe
 from search.runner import (
     open_study,
@@ -154,6 +155,7 @@ def confirmation_summaries(companion: optuna.Study) -> list[dict]:
             {
                 "source_trial": source,
                 "summary": trials[0].user_attrs["summary"],
+                "recipe": recipe_summary(trials[0].user_attrs),
                 "params": trials[0].user_attrs["params"],
                 "flops": trials[0].user_attrs["flops"],
                 "epochs": trials[0].user_attrs["recipe"]["epochs"],

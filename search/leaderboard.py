@@ -58,6 +58,7 @@ def _row(rank: int, trial: FrozenTrial) -> dict:
         "rank": rank,
         "trial": trial.number,
         "summary": attrs.get("summary") or _params_summary(trial.params),
+        "recipe": recipe_summary(attrs),
         "params": attrs.get("params"),
         "flops": attrs.get("flops"),
         "best_val_acc": best_val_acc(trial),
@@ -68,6 +69,20 @@ def _row(rank: int, trial: FrozenTrial) -> dict:
         "end_reason": attrs.get("end_reason"),
         "value": trial.value if trial.state == TrialState.COMPLETE else None,
     }
+
+
+def recipe_summary(attrs: dict) -> str | None:
+    """The stored recipe in one line (search.recipe.Recipe.summary); None without one. Fields
+    this version does not know (a trial stored by another version) are left out."""
+    import dataclasses
+
+    from search.recipe import Recipe
+
+    stored = attrs.get("recipe")
+    if not stored:
+        return None
+    known = {field.name for field in dataclasses.fields(Recipe)}
+    return Recipe.from_dict({k: v for k, v in stored.items() if k in known}).summary
 
 
 def _epochs_run(attrs: dict) -> int:

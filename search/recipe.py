@@ -86,6 +86,19 @@ class Recipe:
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def summary(self) -> str:
+        """One short line for tables: what differs between trials of a recipe search, e.g.
+        `adamw 0.0037 onecycle b32 rot15 shift0.05` (weight decay and augmentation when set)."""
+        parts = [self.optimizer, f"{self.lr:.2g}", self.schedule, f"b{self.batch_size}"]
+        if self.weight_decay:
+            parts.append(f"wd{self.weight_decay:g}")
+        if self.augment_degrees:
+            parts.append(f"rot{self.augment_degrees:g}")
+        if self.augment_translate:
+            parts.append(f"shift{self.augment_translate:g}")
+        return " ".join(parts)
+
 
 # The reference recipe: SGD lr 0.1 momentum 0.9, batch 64, no schedule, no augmentation.
 REFERENCE_RECIPE = Recipe(precision="fp32")

@@ -81,6 +81,7 @@ def leaderboard_frame(rows: list[dict]) -> pd.DataFrame:
             "rank": row["rank"],
             "trial": row["trial"],
             "spec": fmt.code(row["summary"]),
+            "recipe": fmt.code(row.get("recipe")),
             "params": fmt.count(row["params"]),
             "FLOPs": fmt.count(row["flops"]),
             "best val %": fmt.pct(row["best_val_acc"]),
@@ -99,6 +100,7 @@ def confirmation_frame(rows: list[dict]) -> pd.DataFrame:
         {
             "trial": row["source_trial"],
             "spec": fmt.code(row["summary"]),
+            "recipe": fmt.code(row.get("recipe")),
             "params": fmt.count(row["params"]),
             "epochs": row["epochs"],
             "n": len(row["seeds"]),

@@ -120,3 +120,17 @@ def test_the_best_recipe_of_each_other_recipe_study_is_enqueued_after_the_bases(
     # The stored study does not list itself.
     stored_study(storage, "recipe.baseline", [(99.8, other)])
     assert STUDY.configure(options).enqueued(options) == expected
+
+
+def test_a_recipe_summarises_in_one_line_what_a_recipe_search_varies():
+    assert REFERENCE_RECIPE.summary == "sgd 0.1 none b64"
+    winner = REFERENCE_RECIPE.replace(
+        optimizer="adamw",
+        lr=0.0037344,
+        schedule="onecycle",
+        batch_size=32,
+        weight_decay=1e-4,
+        augment_degrees=15.0,
+        augment_translate=0.05,
+    )
+    assert winner.summary == "adamw 0.0037 onecycle b32 wd0.0001 rot15 shift0.05"

@@ -36,6 +36,7 @@ from report_helpers import (
 )
 
 from search.confirm import confirm
+from search.recipe import Recipe
 from search.report import main
 from search.report_data import study_kind
 from search.runner import run_study
@@ -151,6 +152,7 @@ def test_leaderboard_rows_are_the_stored_trials(built, rendered):
         if trial.state == TrialState.COMPLETE:
             assert row["score"] == f"{trial.value:.3f}"
             assert row["spec"] == f"`{attrs['summary']}`"
+            assert row["recipe"] == f"`{Recipe.from_dict(attrs['recipe']).summary}`"
 
 
 def test_confirmed_winners_are_the_companion_runs(built, rendered):
@@ -170,6 +172,7 @@ def test_confirmed_winners_are_the_companion_runs(built, rendered):
         )
         assert row["min %"] == pct(min(finals))
         assert row["epochs"] == str(mine[0].user_attrs["recipe"]["epochs"]) == "2"
+        assert row["recipe"] == f"`{Recipe.from_dict(mine[0].user_attrs['recipe']).summary}`"
 
 
 def test_ablation_by_choice_counts_the_complete_trials(built, rendered):
