@@ -201,6 +201,7 @@ def format_row(row: dict) -> str:
         f"top {row['rank']}: trial {row['trial']}  {score}  {_epochs_text(row)} epochs"
         f"  {fmt_count(row['params'])} params  {fmt_flops(row['flops'])} FLOPs"
         f"  {_end_text(row)}  {row['summary'] or '-'}"
+        + (f"  {row['recipe']}" if row.get("recipe") else "")
     )
 
 
@@ -226,6 +227,12 @@ def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
     for name in ("#", "trial"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("spec", overflow="fold", min_width=14)
+    # A recipe search (one spec, many recipes): the recipe is what tells the rows apart.
+    show_recipe = (
+        len({row["summary"] for row in rows}) == 1 and len({row.get("recipe") for row in rows}) > 1
+    )
+    if show_recipe:
+        table.add_column("recipe", overflow="fold", min_width=14)
     for name in ("params", "FLOPs", "val", "test@best", "epochs") + ("value",) * show_value:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("end", min_width=12)
@@ -236,6 +243,7 @@ def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
             str(row["rank"]),
             str(row["trial"]),
             row["summary"] or "-",
+            *([row.get("recipe") or "-"] if show_recipe else []),
             fmt_count(row["params"]),
             fmt_flops(row["flops"]),
             fmt_pct(row["best_val_acc"]),

@@ -23,6 +23,7 @@ from search.console import (
     OptunaLogHandler,
     PlainConsole,
     format_event,
+    leaderboard_table,
     make_console,
     wants_plain,
 )
@@ -174,6 +175,7 @@ def _row(rank, trial, summary, params, flops, best, test, run, epochs, state, re
         "rank": rank,
         "trial": trial,
         "summary": summary,
+        "recipe": "sgd 0.1 none b64",  # the demo trials store {"epochs": N}: defaults otherwise
         "params": params,
         "flops": flops,
         "best_val_acc": best,
@@ -309,6 +311,7 @@ def _start(trial, summary, params, flops, over_budget=()) -> dict:
         "type": "trial_start",
         "trial": trial,
         "summary": summary,
+        "recipe": "sgd 0.1 none b64",  # the demo trials store {"epochs": N}: defaults otherwise
         "params": params,
         "flops": flops,
         "epochs": 3,
@@ -525,7 +528,7 @@ def test_plain_console_prints_one_line_per_finished_trial_and_no_escapes():
         "x" * 117 + "...",
         "done demo: 2 complete, 1 pruned, 0 failed of budget 10 (stopped by budget)",
         "top 1: trial 9  val 98.70  3/3 epochs  3,000 params  0.40M FLOPs  complete"
-        "  8-8|P|8-16|GAP",
+        "  8-8|P|8-16|GAP  sgd 0.1 none b64",
     ]
     assert len([line for line in lines if re.match(r"trial \d+ (COMPLETE|PRUNED)", line)]) == 3
     assert "\x1b" not in stream.getvalue()
@@ -628,3 +631,20 @@ def test_cli_unknown_study_or_missing_storage_is_one_line_and_exit_2(storage_url
     absent = _cli("--study", "demo", "--storage", f"sqlite:///{missing}")
     assert (absent.returncode, absent.stdout, len(absent.stderr.splitlines())) == (2, "", 1)
     assert not missing.parent.exists()
+
+
+def test_the_rich_leaderboard_shows_the_recipe_when_it_is_what_tells_rows_apart():
+    def rendered(rows):
+        out = Console(file=io.StringIO(), width=200, color_system=None)
+        out.print(leaderboard_table(rows))
+        return out.file.getvalue()
+
+    assert "recipe" not in rendered(DEMO_ROWS)  # different specs: the spec column suffices
+    same_spec = [
+        {**row, "summary": "8-10|P|6|CR", "recipe": recipe}
+        for row, recipe in zip(
+            DEMO_ROWS[:2], ["adamw 0.0037 onecycle b32 rot15", "sgd 0.1 none b64"], strict=True
+        )
+    ]
+    text = rendered(same_spec)
+    assert "recipe" in text and "adamw 0.0037 onecycle b32 rot15" in text
