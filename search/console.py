@@ -29,6 +29,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from search.budget import REJECTED, used
+
 if TYPE_CHECKING:
     from search.live import LiveConsole
 
@@ -145,9 +147,8 @@ def _format(event: dict) -> str | None:
     if kind == "study":
         c = event["counts"]
         return (
-            f"study {event['study']}: {c['COMPLETE'] + c['PRUNED']}/{event['budget']} trials"
-            f" finished, {c['FAIL']} failed; storage {event['storage']};"
-            f" device {event['device']}"
+            f"study {event['study']}: {budget_text(c, event)} finished{rejected_text(c)},"
+            f" {c['FAIL']} failed; storage {event['storage']}; device {event['device']}"
         )
     if kind == "trial_start":
         over = f"  over budget: {'; '.join(event['over_budget'])}" if event["over_budget"] else ""
@@ -167,13 +168,23 @@ def _format(event: dict) -> str | None:
     if kind == "done":
         c = event["counts"]
         return (
-            f"done {event['study']}: {c['COMPLETE']} complete, {c['PRUNED']} pruned,"
-            f" {c['FAIL']} failed of budget {event['budget']}"
+            f"done {event['study']}: {c['COMPLETE']} complete, {c['PRUNED']} pruned"
+            f"{rejected_text(c)}, {c['FAIL']} failed; {budget_text(c, event)} used"
             f" (stopped by {event['stopped_by']})"
         )
     if kind == "log":
         return str(event["message"])
     return None
+
+
+def budget_text(counts: Mapping[str, int], event: Mapping) -> str:
+    """`12/50 trials`: what used the budget (search.budget's rule, named by the study event)."""
+    return f"{used(counts, bool(event.get('rejections_free')))}/{event['budget']} trials"
+
+
+def rejected_text(counts: Mapping[str, int]) -> str:
+    n = counts.get(REJECTED, 0)
+    return f" ({n} rejected before training)" if n else ""
 
 
 def _format_end(event: dict) -> str:

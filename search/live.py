@@ -1,12 +1,13 @@
 """The live view: what a terminal shows during `python -m search.run`, redrawn 4 times a second.
 
-From top to bottom: the study line (finished of budget, complete/pruned/failed, running, elapsed,
-estimated remaining), one progress row per running trial (epoch i/N, a bar over all its batches,
-batch b/B, the last validation accuracy, images/s), the leaderboard table from the latest
-leaderboard event (the same table `python -m search.leaderboard` prints) and the recent log
-lines (Optuna's warnings, finished trials, over-budget trials with their rule). A trial over
-budget gets no progress row: it is pruned before training and costs no time. Events are keyed by
-"trial", so several workers' interleaved events land on their own rows.
+From top to bottom: the study line (trials of the budget; complete, pruned, rejected before
+training, failed, running; elapsed, estimated remaining), one progress row per running trial
+(epoch i/N, a bar over all its batches, batch b/B, the last validation accuracy, images/s), the
+leaderboard table from the latest leaderboard event (the same table `python -m
+search.leaderboard` prints) and the recent log lines (Optuna's warnings, finished trials,
+over-budget trials with their rule). A trial over budget gets no progress row: it is pruned
+before training and costs no time. Events are keyed by "trial", so several workers' interleaved
+events land on their own rows.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from search.budget import REJECTED, REJECTED_KINDS, used
 from search.console import (
     OptunaLogHandler,
+    budget_text,
     fmt_duration,
     fmt_pct,
     format_event,
@@ -76,7 +79,7 @@ class LiveConsole:
         self._started = clock()
         self._lock = threading.RLock()  # emit (runner thread) vs view (rich's refresh thread)
         self._study: dict = {}
-        self._finished = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0}  # since the study event
+        self._finished = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0, REJECTED: 0}  # since "study"
         self._trained_seconds: list[float] = []  # finished trials that trained at least an epoch
         self._running: dict[int, RunningTrial] = {}
         self._rows: list[dict] = []
@@ -162,6 +165,8 @@ class LiveConsole:
         self._running.pop(event["trial"], None)
         if event["state"] in self._finished:
             self._finished[event["state"]] += 1
+        if event["state"] == "PRUNED" and event["end_kind"] in REJECTED_KINDS:
+            self._finished[REJECTED] += 1
         if event["epochs_run"] and event["state"] != "FAIL":
             self._trained_seconds.append(event["seconds"])
         self._recent.append(format_event(event))
@@ -186,8 +191,8 @@ class LiveConsole:
         """Trials left x mean seconds per trained trial / trials running at once (at least 1)."""
         if not self._trained_seconds or "budget" not in self._study:
             return None
-        counts = self.counts()
-        left = max(self._study["budget"] - counts["COMPLETE"] - counts["PRUNED"], 0)
+        spent = used(self.counts(), bool(self._study.get("rejections_free")))
+        left = max(self._study["budget"] - spent, 0)
         mean = sum(self._trained_seconds) / len(self._trained_seconds)
         return left * mean / max(len(self._running), 1)
 
@@ -220,9 +225,10 @@ class LiveConsole:
         tail = "remaining -" if remaining is None else f"remaining ~{fmt_duration(remaining)}"
         if self._done:
             tail = f"done (stopped by {self._done[0]})"
+        rejected = f" {counts[REJECTED]} rejected," if counts[REJECTED] else ""  # untrained
         return Text(
-            f"{study['study']}  {counts['COMPLETE'] + counts['PRUNED']}/{study['budget']} trials:"
-            f" {counts['COMPLETE']} complete, {counts['PRUNED']} pruned, {counts['FAIL']} failed,"
+            f"{study['study']}  {budget_text(counts, study)}: {counts['COMPLETE']} complete,"
+            f" {counts['PRUNED'] - counts[REJECTED]} pruned,{rejected} {counts['FAIL']} failed,"
             f" {len(self._running)} running  elapsed {fmt_duration(now - self._started)}  {tail}"
             f"  {study.get('device', '-')}",
             style="bold",

@@ -34,7 +34,11 @@ def build_parser() -> Parser:
         help="Optuna storage URL, or journal:PATH (default: "
         "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
     )
-    parser.add_argument("--trials", type=positive_int, help="trial budget: finished trials in all")
+    parser.add_argument(
+        "--trials",
+        type=positive_int,
+        help="trial budget: trials that train (proposals rejected before training are free)",
+    )
     parser.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
     parser.add_argument(
         "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"

@@ -1,9 +1,10 @@
 """The study runner: create or resume a study in its storage and run trials up to the budget.
 
-The budget counts finished trials (COMPLETE + PRUNED); FAIL trials (errors, dead workers) do not
-use it up, so a failed trial is replaced. Workers on one machine take trials under a file lock,
-so many of them never overshoot the budget. Ctrl-C marks the running trial FAIL (Optuna does)
-and enqueues its parameters and seed again, so the same command resumes with that trial first.
+The budget counts finished trials, except failed ones (a failed trial is replaced) and, in a
+search, proposals rejected before training (search.budget). Workers on one machine take trials
+under a file lock, so many of them never overshoot the budget. Ctrl-C marks the running trial
+FAIL (Optuna does) and enqueues its parameters and seed again, so the same command resumes with
+that trial first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from optuna.trial import TrialState
 
 from search import data as mnist
+from search.budget import REJECTED, REJECTED_KINDS, rejections_exhausted, used
 from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
@@ -33,7 +35,6 @@ from search.storage import heartbeat_settings, open_storage, resolve_url, storag
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 from search.train import resolve_device
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 POLL_SECONDS = 0.5  # waiting for other workers' running trials (a cheap storage query)
 MAX_CONSECUTIVE_FAILURES = 5  # a study whose trials keep raising stops instead of looping
@@ -171,14 +172,21 @@ class RunSummary:
     storage: str
     budget: int
     counts: dict[str, int] = field(default_factory=dict)
-    stopped_by: str = "budget"  # budget | timeout | failures
+    stopped_by: str = "budget"  # budget | timeout | failures | rejections
 
 
 def counts(optuna_study: optuna.Study) -> dict[str, int]:
-    found = {state.name: 0 for state in TrialState}
+    """Trials per state, and REJECTED: how many of the PRUNED never trained."""
+    found = {state.name: 0 for state in TrialState} | {REJECTED: 0}
     for trial in optuna_study.get_trials(deepcopy=False):
         found[trial.state.name] += 1
+        found[REJECTED] += rejected(trial)
     return found
+
+
+def rejected(trial: optuna.trial.FrozenTrial) -> bool:
+    """Pruned before training: over a limit or an invalid spec (the objective's end_kind)."""
+    return trial.state == TrialState.PRUNED and trial.user_attrs.get("end_kind") in REJECTED_KINDS
 
 
 def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
@@ -198,12 +206,14 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
             "study": study.name,
             "storage": url,
             "budget": budget,
+            "rejections_free": study.rejections_free,
             "counts": counts(optuna_study),
             "device": str(device),
         }
     )
     gate = BudgetGate(url, study.name)
-    summary.stopped_by = _loop(optuna_study, objective, budget, options, gate, emit)
+    free = study.rejections_free
+    summary.stopped_by = _loop(optuna_study, objective, budget, free, options, gate, emit)
     summary.counts = counts(optuna_study)
     emit(
         {
@@ -211,6 +221,7 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
             "study": study.name,
             "counts": summary.counts,
             "budget": budget,
+            "rejections_free": study.rejections_free,
             "stopped_by": summary.stopped_by,
         }
     )
@@ -220,8 +231,8 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
 def budget_used(study: StudyDef, options: RunOptions) -> bool:
     """Whether the study in storage has finished its whole trial budget."""
     optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
-    finished = optuna_study.get_trials(deepcopy=False, states=FINISHED)
-    return len(finished) >= stored_budget(study, options, optuna_study)
+    spent = used(counts(optuna_study), study.rejections_free)
+    return spent >= stored_budget(study, options, optuna_study)
 
 
 def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:
@@ -243,7 +254,10 @@ def make_objective(study: StudyDef, context: TrialContext):
     raise UsageError(f"study {study.name}: unknown kind {type(study).__name__}")
 
 
-def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate, emit) -> str:
+def _loop(
+    optuna_study, objective, budget: int, free: bool, options: RunOptions, gate: BudgetGate, emit
+) -> str:
+    """Take trials until the budget is used; `free`: rejected trials do not use it."""
     deadline = time.monotonic() + options.timeout if options.timeout else None
     failures_in_a_row = 0
     while True:
@@ -251,13 +265,15 @@ def _loop(optuna_study, objective, budget, options: RunOptions, gate: BudgetGate
             return "timeout"
         gate.acquire()
         try:
-            taken = len(
-                optuna_study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
-            )
-            running = len(optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            found = counts(optuna_study)
         except BaseException:
             gate.release()
             raise
+        running = found["RUNNING"]
+        taken = used(found, free) + running
+        if rejections_exhausted(found, budget, free):
+            gate.release()
+            return "rejections"
         if taken >= budget:
             gate.release()
             if running == 0 or not heartbeats(optuna_study):

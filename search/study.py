@@ -31,7 +31,7 @@ class RunOptions:
     """What one invocation of the runner may change; None keeps the study's own setting."""
 
     storage: str | None = None
-    trials: int | None = None  # total trial budget (complete + pruned trials)
+    trials: int | None = None  # trial budget (see StudyDef.n_trials)
     timeout: float | None = None  # seconds; no new trial starts after it
     data_root: str | None = None
     device: str = "auto"
@@ -57,7 +57,9 @@ class StudyDef:
     name: str
     description: str
     direction: str  # maximize | minimize
-    n_trials: int  # trial budget: complete + pruned trials
+    # Trial budget: complete + pruned trials. A search (rejections_free) does not count the
+    # proposals rejected before training (over a limit, invalid spec): they cost no training.
+    n_trials: int
     seed: int
     make_sampler: Callable[[int], optuna.samplers.BaseSampler]
     make_pruner: Callable[[int], optuna.pruners.BasePruner] = lambda seed: (
@@ -75,6 +77,11 @@ class StudyDef:
 
     def budget(self, options: RunOptions) -> int:
         return options.trials if options.trials is not None else self.n_trials
+
+    @property
+    def rejections_free(self) -> bool:
+        """Whether trials rejected before training stay out of the budget (sampling searches)."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,12 @@ class CnnStudy(StudyDef):
         if self.repeat_seeds or self.queue_only:
             return len(self.enqueued(options))
         return super().budget(options)
+
+    @property
+    def rejections_free(self) -> bool:
+        # A fixed list (seeds, ablation variants, a confirmation) runs each entry once, rejected
+        # or not; a search keeps sampling until that many proposals have trained.
+        return not (self.repeat_seeds or self.queue_only)
 
 
 @dataclass(frozen=True)

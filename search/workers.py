@@ -102,19 +102,27 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
 def _report_end(study: StudyDef, options: RunOptions, name: str, emit) -> None:
     import optuna
 
+    from search.budget import rejections_exhausted, used
     from search.runner import counts, stored_budget
 
     stored = optuna.load_study(study_name=name, storage=open_storage(options.storage))
     finished = counts(stored)
     budget = stored_budget(study, options, stored)
-    used = finished["COMPLETE"] + finished["PRUNED"] >= budget
+    free = study.rejections_free
+    if used(finished, free) >= budget:
+        stopped_by = "budget"
+    elif rejections_exhausted(finished, budget, free):
+        stopped_by = "rejections"
+    else:
+        stopped_by = "interruption or timeout"
     emit(
         {
             "type": "done",
             "study": name,
             "counts": finished,
             "budget": budget,
-            "stopped_by": "budget" if used else "interruption or timeout",
+            "rejections_free": free,
+            "stopped_by": stopped_by,
         }
     )
 

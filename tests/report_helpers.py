@@ -38,7 +38,7 @@ FAULTY = CnnStudy(
     name="faulty",
     description="a failed, a limit-pruned and a pruner-pruned trial",
     direction="maximize",
-    n_trials=4,  # finished trials: 0, 2, 3, 4 (trial 1 fails and is replaced)
+    n_trials=3,  # trials 0, 3, 4 (1 fails and is replaced; 2 is rejected before training: free)
     seed=1,
     make_sampler=lambda seed: optuna.samplers.RandomSampler(seed=seed),
     make_pruner=lambda seed: PruneTrialThree(),

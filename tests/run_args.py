@@ -1,8 +1,10 @@
-"""Command lines for `python -m search.run`, and run options, shared by the tests."""
+"""Command lines for `python -m search.run`, run options and trial filters shared by the tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from optuna.trial import FrozenTrial, TrialState
 
 from search.study import RunOptions
 
@@ -29,3 +31,9 @@ def baseline_args(
         "--seeds", *map(str, seeds), "--epochs", str(epochs), "--train-limit", str(train_limit),
         "--workers", str(workers), "--plain",
     ]  # fmt: skip
+
+
+def trained(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """Finished trials that used a search's budget: not those rejected before training."""
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    return [t for t in finished if t.user_attrs.get("end_kind") not in ("limit", "invalid")]

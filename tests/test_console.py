@@ -397,9 +397,11 @@ def test_live_view_shows_study_line_progress_rows_leaderboard_and_recent_lines(s
         live.emit(event)
     now[0] = 100.0 + 3723  # 1:02:03 later
     lines = _render(live)
-    # 5 of 10 finished (2+1 earlier, 2 now); 5 left x 240 s (trained trials only) / 2 running
+    # 5 of 10 finished (2+1 earlier, 2 now), trial 7 rejected by a limit before training but
+    # counted (this study is not a search: see the next test); 5 left x 240 s (trained trials
+    # only) / 2 running
     assert lines[0] == (
-        "demo  5/10 trials: 3 complete, 2 pruned, 0 failed, 2 running"
+        "demo  5/10 trials: 3 complete, 1 pruned, 1 rejected, 0 failed, 2 running"
         "  elapsed 1:02:03  remaining ~0:10:00  cpu"
     )
     assert re.split(r"\s{2,}", lines[1]) == [  # epoch 2 of 3, 100/200: half of 24 bar cells
@@ -476,6 +478,49 @@ def test_live_view_at_done_freezes_elapsed_and_says_why_it_stopped():
     )
 
 
+def test_a_search_leaves_trials_rejected_before_training_out_of_its_budget():
+    """search.budget: in a search (rejections_free), a proposal rejected by a limit before
+    training shows as rejected and uses none of the budget, in both views, and the estimate
+    counts the trials still to train."""
+    now = [0.0]
+    live = LiveConsole(Console(file=io.StringIO()), clock=lambda: now[0])
+    search = {**STUDY, "rejections_free": True, "counts": {**COUNTS, "REJECTED": 0}}
+    for event in [
+        search,
+        _start(7, "16-32-32|P|32-64|GAP", 23456, 9_000_000, ["params 23,456 >= 20,000"]),
+        OVER,
+        _start(8, "8-16|P|16-32|GAP", 9876, 1_234_567),
+        DONE_9,
+    ]:
+        live.emit(event)
+    now[0] = 60.0
+    # 3 earlier + trial 9 = 4 of 10 used, trial 7 free; 6 left x 240 s / 1 running = 24 min
+    assert _render(live)[0] == (
+        "demo  4/10 trials: 3 complete, 1 pruned, 1 rejected, 0 failed, 1 running"
+        "  elapsed 0:01:00  remaining ~0:24:00  cpu"
+    )
+    stream = io.StringIO()
+    stored = {**COUNTS, "PRUNED": 3, "REJECTED": 2}
+    with PlainConsole(stream) as console:
+        console.emit({**search, "counts": stored})
+        console.emit(
+            {
+                "type": "done",
+                "study": "demo",
+                "budget": 10,
+                "rejections_free": True,
+                "counts": stored,
+                "stopped_by": "rejections",
+            }
+        )
+    assert stream.getvalue().splitlines() == [
+        "study demo: 3/10 trials finished (2 rejected before training), 0 failed;"
+        " storage sqlite:///runs/x.sqlite3; device cpu",
+        "done demo: 2 complete, 3 pruned (2 rejected before training), 0 failed;"
+        " 3/10 trials used (stopped by rejections)",
+    ]
+
+
 def test_plain_console_prints_one_line_per_finished_trial_and_no_escapes():
     stream = io.StringIO()
     rows = [
@@ -526,7 +571,7 @@ def test_plain_console_prints_one_line_per_finished_trial_and_no_escapes():
         "  12-16|P|16-24|GAP  8,000 params",
         "trial 9 COMPLETE  val 98.70  epochs 3  240.0s  complete  8-8|P|8-16|GAP  3,000 params",
         "x" * 117 + "...",
-        "done demo: 2 complete, 1 pruned, 0 failed of budget 10 (stopped by budget)",
+        "done demo: 2 complete, 1 pruned, 0 failed; 3/10 trials used (stopped by budget)",
         "top 1: trial 9  val 98.70  3/3 epochs  3,000 params  0.40M FLOPs  complete"
         "  8-8|P|8-16|GAP  sgd 0.1 none b64",
     ]

@@ -34,6 +34,7 @@ from report_helpers import (
     table,
     trials_of,
 )
+from run_args import trained
 
 from search.confirm import confirm
 from search.recipe import Recipe
@@ -98,7 +99,9 @@ def test_every_study_is_rendered_with_its_kind(built, rendered):
         for name in ("ablation", "baseline", "cnn20k", "faulty", "lr-sweep")
     ]
     assert not (built["out"] / "cnn20k.confirm").exists()  # inside cnn20k's report
-    assert "(search report, 5 trials + 4 confirmation runs)" in rendered[2]
+    searched = trials_of(built, "cnn20k")  # a budget of 5 trained, then rejections on top
+    assert len(trained(searched)) == 5
+    assert f"(search report, {len(searched)} trials + 4 confirmation runs)" in rendered[2]
 
 
 def test_every_referenced_figure_is_a_png(built, rendered):

@@ -15,10 +15,11 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
-from run_args import baseline_args, tiny_options
+from run_args import baseline_args, tiny_options, trained
 
 from archs import BASELINE, ArchSpec, Transition, build
 from search import objective as objective_module
+from search.budget import MAX_REJECTIONS_PER_TRIAL, REJECTED
 from search.recipe import REFERENCE_RECIPE
 from search.runner import run_study
 from search.study import CnnStudy, Proposal, derive_seed
@@ -112,9 +113,15 @@ def over_budget_study(spec: ArchSpec, epochs: int = 1) -> CnnStudy:
 def test_over_budget_trial_is_pruned_with_zero_training_steps(in_tmp, data_root, monkeypatch):
     calls = []
     monkeypatch.setattr(objective_module, "train", lambda *a, **k: calls.append(a))
-    run_study(over_budget_study(WIDE), tiny_options(in_tmp, data_root))
-    trial = stored(in_tmp / "runs.db", "over-budget").trials[0]
+    summary = run_study(over_budget_study(WIDE), tiny_options(in_tmp, data_root))
+    trials = stored(in_tmp / "runs.db", "over-budget").trials
+    trial = trials[0]
     assert calls == []  # the engine was never called
+    # Rejections do not use up a search's budget (1 trial), so it samples on until it has
+    # rejected 10 proposals per budgeted trial, then stops and says why.
+    assert (summary.stopped_by, len(trials), summary.counts[REJECTED]) == ("rejections", 10, 10)
+    assert MAX_REJECTIONS_PER_TRIAL == 10
+    assert all(t.user_attrs["train_steps"] == 0 for t in trials)
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["params"] == 29_178  # by hand below
     assert trial.user_attrs["end_kind"] == "limit"
@@ -237,13 +244,13 @@ def test_killed_run_resumes_with_exactly_the_trials_expected(tmp_path, data_root
     finished_before = [
         t.number for t in before if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
     ]
-    assert 2 <= len(finished_before) < 4
+    assert len(finished_before) >= 2 and len(trained(before)) < 4
     time.sleep(3.5)  # past the grace period: a trial left RUNNING is now stale
     result = cli(args, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     after = stored(db, "cnn20k").trials
     finished = [t for t in after if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(finished) == 4
+    assert len(trained(after)) == 4  # the budget: proposals rejected before training are free
     assert [t.number for t in finished][: len(finished_before)] == finished_before  # kept
     assert not [t for t in after if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     for failed in (t for t in after if t.state == TrialState.FAIL):  # killed mid-trial
@@ -291,9 +298,9 @@ def test_resumed_sampler_continues_without_duplicates(in_tmp, data_root):
     run_study(STUDIES["cnn20k"], options)
     run_study(STUDIES["cnn20k"], tiny_options(in_tmp, data_root, trials=6))
     trials = stored(in_tmp / "runs.db", "cnn20k").trials
-    assert len(trials) == 6
+    assert len(trained(trials)) == 6  # proposals rejected before training come on top
     params = [tuple(sorted(t.params.items())) for t in trials]
-    assert len(set(params)) == 6
+    assert len(set(params)) == len(trials)
 
 
 def test_list_and_help(tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from run_args import baseline_args
+from run_args import baseline_args, trained
 
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain"]
 FAST_HEARTBEAT = {"SEARCH_HEARTBEAT": "1,3"}  # stale after 3 s instead of 30
@@ -126,8 +126,9 @@ def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, req
     result = run_command(args, tmp_path)
     assert result.returncode == 0, result.stderr
     trials = trials_of(url, "cnn20k")
-    assert sorted(t.number for t in trials) == list(range(6))
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    assert len(trained(trials)) == 6  # proposals rejected before training come on top
     workers = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("done")}
     assert workers == {"done"} and result.stdout.count("done cnn20k: ") == 1
     lines = result.stdout.splitlines()  # merged plain output: one line per finished trial
@@ -211,7 +212,7 @@ def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path
     assert rerun.returncode == 0, rerun.stderr
     trials = trials_of(url, "cnn20k")
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(finished) == 5
+    assert len(trained(trials)) == 5
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     retried = {t.user_attrs.get("retry_of") for t in finished} - {None}
     assert retried == {t.number for t in interrupted}  # each interrupted trial ran again
