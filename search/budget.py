@@ -17,6 +17,11 @@ REJECTED_KINDS = ("limit", "invalid")  # the end_kind the objective gives those 
 MAX_REJECTIONS_PER_TRIAL = 10
 
 
+def rejected(state: str, end_kind: str | None) -> bool:
+    """Pruned before training, from a trial's state name and end_kind (stored, or an event's)."""
+    return state == "PRUNED" and end_kind in REJECTED_KINDS
+
+
 def used(counts: Mapping[str, int], rejections_free: bool) -> int:
     """The finished trials that use up the budget, from counts per state (and REJECTED)."""
     spent = counts["COMPLETE"] + counts["PRUNED"]

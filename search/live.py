@@ -24,7 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from search.budget import REJECTED, REJECTED_KINDS, used
+from search.budget import REJECTED, rejected, used
 from search.console import (
     OptunaLogHandler,
     budget_text,
@@ -165,8 +165,7 @@ class LiveConsole:
         self._running.pop(event["trial"], None)
         if event["state"] in self._finished:
             self._finished[event["state"]] += 1
-        if event["state"] == "PRUNED" and event["end_kind"] in REJECTED_KINDS:
-            self._finished[REJECTED] += 1
+        self._finished[REJECTED] += rejected(event["state"], event["end_kind"])
         if event["epochs_run"] and event["state"] != "FAIL":
             self._trained_seconds.append(event["seconds"])
         self._recent.append(format_event(event))

@@ -25,7 +25,7 @@ import torch
 from optuna.trial import TrialState
 
 from search import data as mnist
-from search.budget import REJECTED, REJECTED_KINDS, rejections_exhausted, used
+from search.budget import REJECTED, rejected, rejections_exhausted, used
 from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
@@ -180,13 +180,8 @@ def counts(optuna_study: optuna.Study) -> dict[str, int]:
     found = {state.name: 0 for state in TrialState} | {REJECTED: 0}
     for trial in optuna_study.get_trials(deepcopy=False):
         found[trial.state.name] += 1
-        found[REJECTED] += rejected(trial)
+        found[REJECTED] += rejected(trial.state.name, trial.user_attrs.get("end_kind"))
     return found
-
-
-def rejected(trial: optuna.trial.FrozenTrial) -> bool:
-    """Pruned before training: over a limit or an invalid spec (the objective's end_kind)."""
-    return trial.state == TrialState.PRUNED and trial.user_attrs.get("end_kind") in REJECTED_KINDS
 
 
 def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
@@ -271,9 +266,6 @@ def _loop(
             raise
         running = found["RUNNING"]
         taken = used(found, free) + running
-        if rejections_exhausted(found, budget, free):
-            gate.release()
-            return "rejections"
         if taken >= budget:
             gate.release()
             if running == 0 or not heartbeats(optuna_study):
@@ -281,6 +273,9 @@ def _loop(
             recover_dead_trials(optuna_study)  # a dead worker's trial: FAIL, then its retry runs
             time.sleep(POLL_SECONDS)
             continue
+        if rejections_exhausted(found, budget, free):  # after the budget, as the workers judge
+            gate.release()
+            return "rejections"
         state = _one_trial(optuna_study, objective, gate)
         emit(leaderboard_event(optuna_study))
         failures_in_a_row = failures_in_a_row + 1 if state == TrialState.FAIL else 0
