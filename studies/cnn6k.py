@@ -34,7 +34,7 @@ SPACE_6K = SPACE.replace(
 )
 
 # cnn20k's three winners under 6,000 parameters (reports/cnn20k), all at 19 epochs.
-_SMALL_WINNER = {
+SMALL_WINNER = {
     "blocks": 3,
     "pool_bn": False,
     "b1_padding": 1,
@@ -48,16 +48,16 @@ _SMALL_WINNER = {
     "epochs": 19,
 }
 WARM_START = (
-    _SMALL_WINNER  # cnn20k trial 42: 5,816 params
+    SMALL_WINNER  # cnn20k trial 42: 5,816 params
     | {"b1_convs": 1, "b1_w1": 18, "b2_convs": 1, "b2_w1": 6, "b3_convs": 2, "b3_w1": 28}
     | {"b3_w2": 10, "t1_width": 6, "t2_width": 8, "dropout": 0.0}
     | {"lr": 0.01676513602257331, "augment_degrees": 5.0},
-    _SMALL_WINNER  # cnn20k trial 47: 4,758 params
+    SMALL_WINNER  # cnn20k trial 47: 4,758 params
     | {"b1_convs": 3, "b1_w1": 4, "b1_w2": 14, "b1_w3": 16, "b2_convs": 1, "b2_w1": 8}
     | {"b3_convs": 2, "b3_w1": 8, "b3_w2": 8, "t1_width": 6, "t2_width": 0}
     | {"dropout": 0.1, "dropout_at": "block_end", "lr": 0.013575346605018674}
     | {"augment_degrees": 10.0},
-    _SMALL_WINNER  # cnn20k trial 50: 5,016 params
+    SMALL_WINNER  # cnn20k trial 50: 5,016 params
     | {"b1_convs": 3, "b1_w1": 6, "b1_w2": 14, "b1_w3": 12, "b2_convs": 1, "b2_w1": 8}
     | {"b3_convs": 2, "b3_w1": 8, "b3_w2": 8, "t1_width": 12, "t2_width": 0}
     | {"dropout": 0.1, "dropout_at": "block_end", "lr": 0.10450615737667503}
