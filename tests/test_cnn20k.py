@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 import torch
+from space_helpers import random_proposals
 
 from archs import BASELINE, SpecError
 from search.limits import Limits
@@ -39,31 +40,16 @@ NAMES = {
 }
 
 
-def seeded_proposals(count: int, seed: int = 0) -> list[tuple[dict, Proposal | None]]:
-    """`count` random points of the space: (params, proposal or None when the spec is invalid)."""
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    found = []
-    while len(found) < count:
-        trial = study.ask()
-        try:
-            proposal = sample(trial)
-        except SpecError:
-            proposal = None
-        found.append((trial.params, proposal))  # params: only after sample() drew them
-        study.tell(trial, 0.0)
-    return found
-
-
 def test_space_contains_the_baseline_and_params_round_trip():
     baseline = Proposal(BASELINE, REFERENCE_RECIPE)
     assert sample(optuna.trial.FixedTrial(params_for(baseline))) == baseline
-    for _, proposal in seeded_proposals(20):
+    for _, proposal in random_proposals(sample, 20):
         if proposal is not None:
             assert sample(optuna.trial.FixedTrial(params_for(proposal))) == proposal
 
 
 def test_parameter_names_are_stable():
-    for params, proposal in seeded_proposals(40, seed=1):
+    for params, proposal in random_proposals(sample, 40, seed=1):
         assert set(params) <= NAMES
         if proposal is not None:  # an invalid spec stops sampling before the recipe
             assert {"blocks", "bn", "head", "lr", "optimizer", "epochs"} <= set(params)
@@ -76,7 +62,7 @@ def test_the_warm_start_is_the_baseline_first():
 
 @pytest.mark.parametrize("index", range(20))
 def test_twenty_seeded_samples_build_train_and_respect_limits(index):
-    params, proposal = seeded_proposals(20, seed=7)[index]
+    params, proposal = random_proposals(sample, 20, seed=7)[index]
     if proposal is None:  # an invalid point is pruned by the runner; it must say why
         with pytest.raises(SpecError, match="collapses"):
             sample(optuna.trial.FixedTrial(params))
