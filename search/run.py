@@ -92,6 +92,12 @@ def build_parser() -> Parser:
         help="ablation, recipe: the study whose trial --base trial:N names",
     )
     parser.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="NAME",
+        help="ablation: the variants to run (default: every one that changes the base)",
+    )
+    parser.add_argument(
         "--replay", type=int, metavar="N", help="retrain trial N from its stored spec"
     )
     parser.add_argument(
@@ -138,6 +144,7 @@ def options_from(args) -> RunOptions:
         threads=args.threads,
         base=args.base,
         base_study=args.base_study,
+        variants=tuple(args.variants) if args.variants else None,
         argv=args.argv,
     )
 

@@ -43,6 +43,7 @@ class RunOptions:
     threads: int | None = None  # torch intra-op threads in this process
     base: str | None = None  # ablation: "baseline" or "trial:N"
     base_study: str | None = None  # ablation: the study trial:N belongs to
+    variants: tuple[str, ...] | None = None  # ablation: the variants to run (None: all)
     argv: tuple[str, ...] | None = None  # the command's arguments, recorded on the study
     worker: int = 0  # this process's index among the launcher's workers
 

@@ -1,12 +1,14 @@
 """ablation: one factor at a time, on a base architecture, each variant over several seeds.
 
 `python -m search.run --study ablation [--base baseline | --base trial:N --from cnn20k]`.
-Variants of the base: BN before ReLU, no BN, no dropout, no 1x1 transition, the GAP head
-replaced (1x1 conv then GAP; one conv reducing to 1x1), widths halved and doubled. Each is
-trained with the base's recipe on all 60,000 training images once per seed (default 1, 2, 3);
-the value is the test accuracy after the last epoch (nothing is selected on it). Variants that
-break a limit are pruned before training and shown as such. The study is stored as `ablation`
-for the baseline and `ablation.<study>-trial<N>` for a stored trial.
+Variants (VARIANTS) change one factor of the base's spec or recipe: the BN position, no BN (at
+an SGD learning rate it survives), no dropout, no 1x1 transition, the other head, no
+augmentation, a step schedule or SGD instead of the base's one-cycle AdamW, widths x0.75 or
+x1.25. `--variants` picks some; by default every one that changes the base runs. Each is trained
+on all 60,000 training images once per seed (default 1-5, the same seeds as the base, so every
+delta can be paired by seed); the value is the test accuracy after the last epoch (nothing is
+selected on it). Variants that break a limit are pruned before training and shown as such. The
+study is stored as `ablation` for the baseline and `ablation.<study>-trial<N>` for a stored trial.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from search.study import CnnStudy, Proposal, RunOptions
 
 
 def _widths(spec: ArchSpec, factor: float) -> ArchSpec:
-    scale = lambda width: max(1, math.floor(width * factor))  # noqa: E731
+    scale = lambda width: max(1, math.floor(width * factor + 0.5))  # noqa: E731 - half up
     blocks = tuple(tuple(scale(w) for w in block) for block in spec.blocks)
     transitions = tuple(
         dataclasses.replace(t, width=scale(t.width) if t.width else 0) for t in spec.transitions
@@ -33,42 +35,118 @@ def _widths(spec: ArchSpec, factor: float) -> ArchSpec:
     return dataclasses.replace(spec, blocks=blocks, transitions=transitions)
 
 
-# name -> (what changes, spec -> spec). The base comes first; the order is the table's order.
-VARIANTS: dict[str, tuple[str, Callable[[ArchSpec], ArchSpec]]] = {
-    "base": ("the base as it is", lambda s: s),
+Change = Callable[[ArchSpec, Recipe], "tuple[ArchSpec, Recipe] | None"]
+# Without BN the default init shrinks the signal ~6x per layer: SGD at lr 0.1, 0.03, 0.01 and
+# 0.003 stayed at chance (11.35% test after 2 epochs on 15,000 images); Adam at 1e-3 trains.
+NO_BN_ADAM_LR = 0.001
+STEP_EPOCHS, STEP_GAMMA = 8, 0.1  # step schedule: lr x0.1 after epochs 8 and 16
+SGD_ONECYCLE_LR = 0.05  # peak lr of the SGD one-cycle variant (momentum 0.9)
+
+
+def _spec(change: Callable[[ArchSpec], ArchSpec], when: Callable[[ArchSpec], bool]) -> Change:
+    return lambda s, r: (change(s), r) if when(s) else None
+
+
+def _recipe(changes: dict, when: Callable[[Recipe], bool]) -> Change:
+    return lambda s, r: (s, r.replace(**changes)) if when(r) else None
+
+
+def _no_bn(spec: ArchSpec, recipe: Recipe) -> tuple[ArchSpec, Recipe] | None:
+    if spec.bn == "none":
+        return None
+    if recipe.optimizer == "sgd":
+        recipe = recipe.replace(optimizer="adam", lr=NO_BN_ADAM_LR)
+    return dataclasses.replace(spec, bn="none"), recipe
+
+
+def _has_transition(spec: ArchSpec) -> bool:
+    return any(t.width for t in spec.transitions)
+
+
+def _no_transition(spec: ArchSpec) -> ArchSpec:
+    transitions = tuple(dataclasses.replace(t, width=0) for t in spec.transitions)
+    return dataclasses.replace(spec, transitions=transitions)
+
+
+# name -> (what changes, (spec, recipe) -> (spec, recipe), or None where it does not apply).
+# The base comes first; the order is the table's order. A variant that leaves the base as it
+# is (no dropout to remove, say) does not apply either.
+VARIANTS: dict[str, tuple[str, Change]] = {
+    "base": ("the base as it is", lambda s, r: (s, r)),
     "bn_before_relu": (
         "BatchNorm before ReLU",
-        lambda s: dataclasses.replace(s, bn="before_relu"),
+        _spec(lambda s: dataclasses.replace(s, bn="before_relu"), lambda s: s.bn == "after_relu"),
     ),
-    "no_bn": ("no BatchNorm anywhere", lambda s: dataclasses.replace(s, bn="none")),
-    "no_dropout": ("no dropout", lambda s: dataclasses.replace(s, dropout=0.0)),
-    "no_transition": (
-        "no 1x1 transition conv",
-        lambda s: dataclasses.replace(
-            s, transitions=tuple(dataclasses.replace(t, width=0) for t in s.transitions)
-        ),
+    "bn_after_relu": (
+        "BatchNorm after ReLU",
+        _spec(lambda s: dataclasses.replace(s, bn="after_relu"), lambda s: s.bn == "before_relu"),
     ),
+    "no_bn": (
+        f"no BatchNorm anywhere; an SGD base trains with Adam lr {NO_BN_ADAM_LR:g} instead (SGD"
+        " at lr 0.003-0.1 stays at chance without BN)",
+        _no_bn,
+    ),
+    "no_dropout": (
+        "no dropout",
+        _spec(lambda s: dataclasses.replace(s, dropout=0.0), lambda s: s.dropout > 0),
+    ),
+    "no_transition": ("no 1x1 transition conv", _spec(_no_transition, _has_transition)),
     "head_conv_gap": (
         "head: 1x1 conv to 10, then GAP",
-        lambda s: dataclasses.replace(s, head="conv_gap"),
+        _spec(lambda s: dataclasses.replace(s, head="conv_gap"), lambda s: s.head == "gap_conv"),
     ),
-    "head_conv_reduce": (
-        "head: one conv reducing to 1x1, no GAP",
-        lambda s: dataclasses.replace(s, head="conv_reduce"),
+    "head_gap_conv": (
+        "head: GAP, then 1x1 conv to 10 (instead of a conv reducing to 1x1)",
+        _spec(
+            lambda s: dataclasses.replace(s, head="gap_conv"), lambda s: s.head == "conv_reduce"
+        ),
     ),
-    "half_widths": ("every width halved", lambda s: _widths(s, 0.5)),
-    "double_widths": ("every width doubled", lambda s: _widths(s, 2.0)),
+    "no_augment": (
+        "no augmentation",
+        _recipe(
+            {"augment_degrees": 0.0, "augment_translate": 0.0},
+            lambda r: r.augment_degrees > 0 or r.augment_translate > 0,
+        ),
+    ),
+    "step_schedule": (
+        f"step schedule instead of one-cycle: the base's peak lr, x{STEP_GAMMA:g} after epochs"
+        f" {STEP_EPOCHS} and {2 * STEP_EPOCHS}",
+        _recipe(
+            {"schedule": "step", "step_epochs": STEP_EPOCHS, "step_gamma": STEP_GAMMA},
+            lambda r: r.schedule == "onecycle",
+        ),
+    ),
+    "sgd_onecycle": (
+        f"SGD momentum 0.9, one-cycle, peak lr {SGD_ONECYCLE_LR:g} (instead of Adam/AdamW)",
+        _recipe(
+            {"optimizer": "sgd", "momentum": 0.9, "lr": SGD_ONECYCLE_LR, "schedule": "onecycle"},
+            lambda r: r.optimizer != "sgd",
+        ),
+    ),
+    "widths_x0.75": ("every width x0.75 (rounded)", _spec(lambda s: _widths(s, 0.75), bool)),
+    "widths_x1.25": ("every width x1.25 (rounded)", _spec(lambda s: _widths(s, 1.25), bool)),
 }
 
 
-def variants_of(base: ArchSpec) -> dict[str, ArchSpec]:
-    """Each variant's spec; one identical to the base or an earlier one (no dropout to remove,
-    say) is left out."""
-    found = {"base": base}
-    for name, (_, change) in VARIANTS.items():
-        spec = change(base)
-        if name != "base" and spec not in found.values():
-            found[name] = spec
+def variants_of(
+    base: ArchSpec, recipe: Recipe, chosen: tuple[str, ...] | None = None
+) -> dict[str, tuple[ArchSpec, Recipe]]:
+    """Each variant's (spec, recipe): `chosen` (the base always first), else every one that
+    applies. A variant identical to the base or an earlier one is left out; a chosen variant
+    that does not apply to this base is a UsageError."""
+    unknown = sorted(set(chosen or ()) - set(VARIANTS))
+    if unknown:
+        raise UsageError(
+            f"--variants: unknown {', '.join(unknown)}; known: {', '.join(list(VARIANTS)[1:])}"
+        )
+    names = ["base", *(n for n in chosen if n != "base")] if chosen else list(VARIANTS)
+    found: dict[str, tuple[ArchSpec, Recipe]] = {}
+    for name in names:
+        changed = VARIANTS[name][1](base, recipe)
+        if changed is not None and changed not in found.values():
+            found[name] = changed
+        elif chosen and name != "base":
+            raise UsageError(f"--variants: {name} does not change this base")
     return found
 
 
@@ -97,11 +175,11 @@ def base_from(options: RunOptions, prefix: str = "ablation") -> tuple[str, ArchS
 class AblationStudy(CnnStudy):
     base_spec: ArchSpec = BASELINE
     base_recipe: Recipe = REFERENCE_RECIPE
-    variants: dict[str, ArchSpec] = field(default_factory=dict)
+    variants: dict[str, tuple[ArchSpec, Recipe]] = field(default_factory=dict)
 
     def configure(self, options: RunOptions) -> AblationStudy:
         name, spec, recipe = base_from(options)
-        variants = variants_of(spec)
+        variants = variants_of(spec, recipe, options.variants)
         seeds = self.run_seeds(options)
         return dataclasses.replace(
             self,
@@ -109,19 +187,20 @@ class AblationStudy(CnnStudy):
             base_spec=spec,
             base_recipe=recipe,
             variants=variants,
-            sample=_sampler(variants, recipe),
-            warm_start=tuple({"variant": v, "seed": s} for v in variants for s in seeds),
+            sample=_sampler(variants),
+            # seed-major: a run cut short still holds every variant at the seeds it reached
+            warm_start=tuple({"variant": v, "seed": s} for s in seeds for v in variants),
             n_trials=len(variants) * len(seeds),
         )
 
 
-def _sampler(variants: dict[str, ArchSpec], recipe: Recipe):
+def _sampler(variants: dict[str, tuple[ArchSpec, Recipe]]):
     def sample(trial: optuna.trial.BaseTrial) -> Proposal:
         name = trial.suggest_categorical("variant", list(VARIANTS))
         trial.suggest_int("seed", 0, 2**31 - 1)  # fixed per trial by the enqueued runs
         if name not in variants:
             raise UsageError(f"variant {name} does not apply to this base")
-        return Proposal(variants[name], recipe)
+        return Proposal(*variants[name])
 
     return sample
 
@@ -133,7 +212,7 @@ STUDY = AblationStudy(
     n_trials=0,  # set by configure: variants x seeds
     seed=1,
     make_sampler=lambda seed: optuna.samplers.RandomSampler(seed=seed),
-    seeds=(1, 2, 3),
+    seeds=(1, 2, 3, 4, 5),  # paired with the base's; n = 5 for a paired t interval
     val_size=0,  # train on all 60,000 images; report the final test accuracy
     value="final_test_acc",
     queue_only=True,
