@@ -107,8 +107,8 @@ def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # ru_maxrss is KiB
 
 
-def bench_data(data_root: str | None, batches: int, quick: bool) -> int:
-    arrays = load_mnist(data_root)
+def bench_data(data_root: str | None, batches: int, quick: bool, offline: bool = False) -> int:
+    arrays = load_mnist(data_root, offline or None)
     print(f"machine: {machine()}", flush=True)
     print(f"baseline net (10,066 params), batch 64, {batches} batches per path after 20 warm-up")
     engine_rate(arrays, 20)  # warm-up: allocator, oneDNN kernels
@@ -166,6 +166,7 @@ def bench_workers(
     """
     if workers < 2:
         raise UsageError(f"--workers: compare 1 worker with 2 or more, got {workers}")
+    load_mnist(data_root)  # fetched once here if missing, before any process reads it
     print(f"machine: {machine()}", flush=True)
     ceiling = loop_ceiling(data_root, workers, batches)
     folder = Path(tempfile.mkdtemp(prefix="bench-workers-"))
@@ -288,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="skip the 1-epoch accuracy check")
     parser.add_argument(
+        "--offline", action="store_true", help="never fetch missing MNIST files (an error instead)"
+    )
+    parser.add_argument(
         "--workers", type=positive_int, default=2, help="workers to compare with 1"
     )
     parser.add_argument(
@@ -298,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=positive_int, default=2, help="runs of each configuration (workers)"
     )
     args = parser.parse_args(argv)
+    if args.offline:  # the runs and processes the bench starts inherit it
+        os.environ["MNIST_OFFLINE"] = "1"
     if args.what == "workers":
         return main_guard(
             PROG,
@@ -310,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.batches,
             ),
         )
-    return main_guard(PROG, lambda: bench_data(args.data_root, args.batches, args.quick))
+    return main_guard(
+        PROG, lambda: bench_data(args.data_root, args.batches, args.quick, args.offline)
+    )
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
     if not stored:
         raise UsageError(f"trial {number} trained no epoch ({trial.user_attrs.get('end_reason')})")
     device = resolve_device(options.device)
-    arrays = mnist.load_mnist(options.data_root)
+    arrays = mnist.load_mnist(options.data_root, options.offline or None)
     val_size = trial.user_attrs.get("val_images", 0)
     train_limit = trial.user_attrs.get("train_images")
     full = mnist.TRAIN_COUNT - val_size

@@ -1,10 +1,12 @@
 """MNIST from the four standard idx files, loaded once, normalised once, batched by indexing.
 
 Files live under `<data root>/MNIST/raw/` (torchvision's layout), `.gz` or plain. The data root is
-`--data-root`, else the environment variable MNIST_ROOT, else `./data`. Every file is validated
-(magic number, count, shape, length) before anything uses it; a problem is a `DataError` naming
-the file. Batches come from a random permutation and tensor indexing on the training device; the
-optional augmentation (random rotation and translation per sample) is one batched affine warp.
+`--data-root`, else the environment variable MNIST_ROOT, else `./data`. Missing files are fetched
+there first (search.fetch: pinned hashes, public mirrors or $MNIST_MIRROR) unless offline. Every
+file is validated (magic number, count, shape, length) before anything uses it; a problem is a
+`DataError` naming the file. Batches come from a random permutation and tensor indexing on the
+training device; the optional augmentation (random rotation and translation per sample) is one
+batched affine warp.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import math
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from search import fetch
 from search.errors import UsageError
 
 MEAN, STD = 0.1307, 0.3081  # MNIST training-set pixel mean and std, pixels scaled to [0, 1]
@@ -86,50 +89,36 @@ def expected_paths(root: Path) -> list[Path]:
     return [root / "MNIST" / "raw" / f"{name}.gz" for name, _, _ in FILES.values()]
 
 
-def load_mnist(data_root: str | os.PathLike | None = None) -> MnistArrays:
-    """Read and validate the four idx files; raises `DataError` naming the file at fault."""
+def load_mnist(
+    data_root: str | os.PathLike | None = None,
+    offline: bool | None = None,
+    say: Callable[[str], None] | None = None,
+) -> MnistArrays:
+    """Read and validate the four idx files, fetching the missing ones first (search.fetch)
+    unless `offline` (default: $MNIST_OFFLINE); raises `DataError` naming the file at fault."""
     root = resolve_root(data_root)
     raw = root / "MNIST" / "raw"
-    found, missing = {}, []
-    for key, (name, _, _) in FILES.items():
-        path = next((p for p in (raw / name, raw / f"{name}.gz") if p.is_file()), None)
-        if path is None:
-            missing.append(raw / f"{name}.gz")
-        found[key] = path
+    missing = [name for name, _, _ in FILES.values() if _present(raw, name) is None]
     if missing:
-        raise DataError(_missing_message(root, missing))
+        if fetch.offline_requested(offline):
+            raise DataError(_missing_message(root, [raw / f"{name}.gz" for name in missing]))
+        fetch.fetch_missing(raw, missing, say)
+    found = {key: _present(raw, name) for key, (name, _, _) in FILES.items()}
     arrays = {key: _read_idx(found[key], magic, count) for key, (_, magic, count) in FILES.items()}
     return MnistArrays(**arrays)
 
 
+def _present(raw: Path, name: str) -> Path | None:
+    return next((p for p in (raw / name, raw / f"{name}.gz") if p.is_file()), None)
+
+
 def _missing_message(root: Path, missing: list[Path]) -> str:
-    hint = (
-        "rerun with --download to fetch them with torchvision"
-        if _torchvision_importable()
-        else "copy the four standard MNIST idx files (.gz or plain) there, or point --data-root"
-        " (or MNIST_ROOT) at a folder holding MNIST/raw/"
-    )
     names = ", ".join(str(p) for p in missing)
-    return f"MNIST files missing under data root {root}: expected {names}; {hint}"
-
-
-def _torchvision_importable() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("torchvision") is not None
-
-
-def download(data_root: str | os.PathLike | None = None) -> Path:
-    """Fetch MNIST with torchvision (optional dependency, imported only here)."""
-    root = resolve_root(data_root)
-    try:
-        from torchvision.datasets import MNIST  # noqa: PLC0415 - optional, heavy, may not import
-    except Exception as error:  # CUDA wheels fail to import against CPU torch
-        message = f"--download needs a working torchvision ({error}); install `.[download]`"
-        raise DataError(message) from None
-    for train in (True, False):
-        MNIST(str(root), train=train, download=True)
-    return root
+    return (
+        f"MNIST files missing under data root {root}: expected {names}; offline (--offline or"
+        " MNIST_OFFLINE=1), so nothing was fetched: run without it to fetch them, set"
+        " MNIST_MIRROR to a mirror you can reach, or copy the four standard idx files there"
+    )
 
 
 def _read_idx(path: Path, magic: int, count: int) -> torch.Tensor:
@@ -234,3 +223,34 @@ class Augment:
     @property
     def active(self) -> bool:
         return self.degrees > 0 or self.translate > 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m search.data fetch`: fetch the missing MNIST files, and nothing else."""
+    from search.cli import Parser, main_guard
+
+    parser = Parser(
+        prog="python -m search.data",
+        description="Fetch MNIST (the four standard idx .gz files) into <data root>/MNIST/raw/,"
+        " hash-checked, from the public mirrors or $MNIST_MIRROR; files already there are kept.",
+    )
+    parser.add_argument("action", choices=("fetch",), help="fetch: fetch the missing files")
+    parser.add_argument(
+        "--data-root", help="folder to hold MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
+    )
+    args = parser.parse_args(argv)
+    return main_guard(parser.prog, lambda: _fetch_command(args.data_root))
+
+
+def _fetch_command(data_root: str | None) -> int:
+    root = resolve_root(data_root)
+    arrays = load_mnist(root, offline=False)
+    print(
+        f"MNIST ready under {root / 'MNIST' / 'raw'}: {len(arrays.train_labels):,} training and"
+        f" {len(arrays.test_labels):,} test images"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

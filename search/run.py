@@ -44,7 +44,10 @@ def build_parser() -> Parser:
         "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
     )
     parser.add_argument(
-        "--download", action="store_true", help="fetch MNIST with torchvision first"
+        "--offline",
+        action="store_true",
+        help="never fetch MNIST: missing files are an error (also $MNIST_OFFLINE=1); by default"
+        " missing files are fetched, hash-checked, from the public mirrors or $MNIST_MIRROR",
     )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
@@ -135,6 +138,7 @@ def options_from(args) -> RunOptions:
         trials=args.trials,
         timeout=args.timeout,
         data_root=args.data_root,
+        offline=args.offline,
         device=args.device,
         epochs=args.epochs,
         seed=args.seed,
@@ -181,10 +185,6 @@ def _main(args, early: EarlyWorkers) -> int:
         import torch
 
         torch.set_num_threads(options.threads)
-    if args.download:
-        from search.data import download
-
-        download(options.data_root)
     if args.replay is not None or args.export is not None:
         from search.confirm import export_trial, replay_trial
 

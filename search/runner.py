@@ -65,7 +65,7 @@ def validate_options(study: StudyDef, options: RunOptions) -> None:
 def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mnist.Data | None:
     if not study.needs_data:
         return None
-    arrays = mnist.load_mnist(options.data_root)
+    arrays = mnist.load_mnist(options.data_root, options.offline or None)
     val_size = study.val_size  # studies that train on all images (val_size 0) keep doing so
     if study.val_size and options.val_size is not None:
         val_size = options.val_size

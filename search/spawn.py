@@ -101,7 +101,7 @@ def cpu_only_torch() -> bool:
 def early_count(args) -> int:
     """How many workers `python -m search.run ARGS` will start, if its arguments alone say so
     (0: unknown before importing torch, or not a multi-worker run)."""
-    if not args.study or args.list or args.download or args.study in DATA_FREE_STUDIES:
+    if not args.study or args.list or args.study in DATA_FREE_STUDIES:
         return 0
     if args.replay is not None or args.export is not None:
         return 0

@@ -34,6 +34,7 @@ class RunOptions:
     trials: int | None = None  # trial budget (see StudyDef.n_trials)
     timeout: float | None = None  # seconds; no new trial starts after it
     data_root: str | None = None
+    offline: bool = False  # never fetch missing MNIST files (also $MNIST_OFFLINE=1)
     device: str = "auto"
     epochs: int | None = None  # <= the study's cap
     seed: int | None = None  # study seed: sampler, pruner and per-trial training seeds

@@ -39,7 +39,7 @@ def prepare(study: StudyDef, options: RunOptions, workers: int) -> None:
     """Everything a worker would fail on, checked once; then the study and its queue exist."""
     validate_options(study, options)
     if study.needs_data:
-        mnist.load_mnist(options.data_root)
+        mnist.load_mnist(options.data_root, options.offline or None)  # fetches once, here
     open_study(study, options, workers)
 
 

@@ -2,7 +2,9 @@
 
 The data root is $MNIST_ROOT, else the repository's sibling `../shared/data`. When the four idx
 files are not there, tests that need them skip, except under REQUIRE_MNIST=1 (CI sets it), where
-they fail: a real-data test must never be skipped silently in CI.
+they fail: a real-data test must never be skipped silently in CI. No test may reach a public
+mirror: MNIST_OFFLINE=1 is set for the whole run (and the processes it starts); the fetch tests
+opt back in against a mirror they serve on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from pathlib import Path
 import pytest
 
 from search.data import FILES, MnistArrays, load_mnist
+
+os.environ["MNIST_OFFLINE"] = "1"  # before any test runs; inherited by every subprocess
+os.environ.pop("MNIST_MIRROR", None)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIBLING_DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
