@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import statistics
-from pathlib import Path
 
 import optuna
 import torch
 from optuna.trial import TrialState
 
-from archs import ArchSpec, build
+from archs import ArchSpec
 from search import data as mnist
 from search.errors import UsageError
 from search.leaderboard import recipe_summary
@@ -237,92 +236,3 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
         }
     )
     return 0 if all(rows) else 1
-
-
-def export_trial(study, options: RunOptions, number: int, out_dir: str) -> int:
-    """Write spec.json, weights.pt (saved when the trial completed) and model.py to out_dir."""
-    trial = trial_by_number(load_existing(study.name, options), number)
-    spec, recipe = stored_proposal(trial)
-    target = Path(out_dir)
-    if target.exists() and any(target.iterdir()):
-        raise UsageError(f"{target} exists and is not empty; choose a new folder")
-    weights = Path(trial.user_attrs.get("weights_path", ""))
-    if not weights.is_file():
-        raise UsageError(
-            f"trial {number}'s weights are not on this machine ({weights});"
-            f" they are saved for complete trials under runs/weights/"
-        )
-    state = torch.load(weights, map_location="cpu", weights_only=True)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "spec.json").write_text(
-        json.dumps(
-            {
-                "study": study.name,
-                "trial": number,
-                "spec": spec.to_dict(),
-                "summary": spec.summary,
-                "recipe": recipe.to_dict(),
-                "params": trial.user_attrs.get("params"),
-                "val_acc": trial.user_attrs.get("val_acc"),
-                "test_acc": trial.user_attrs.get("test_acc"),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    torch.save(state, target / "weights.pt")
-    (target / "model.py").write_text(standalone_source(spec))
-    print(f"exported trial {number} ({spec.summary}) to {target}: spec.json weights.pt model.py")
-    return 0
-
-
-def standalone_source(spec: ArchSpec) -> str:
-    """Python source of `Net`, the built network as plain torch modules (same state_dict keys)."""
-    lines = []
-    for name, module in build(spec).named_children():
-        lines.append(f"            ({name!r}, {_constructor(module)}),")
-    body = "\n".join(lines)
-    return f'''"""Exported network {spec.summary!r}: needs only torch.
-
-    import torch
-    from model import Net
-    net = Net()
-    net.load_state_dict(torch.load("weights.pt"))
-    net.eval()  # input: (N, 1, 28, 28) normalised with mean 0.1307, std 0.3081
-"""
-
-from collections import OrderedDict
-
-from torch import nn
-
-SPEC = {json.dumps(spec.to_dict())!r}
-
-
-class Net(nn.Sequential):
-    def __init__(self):
-        super().__init__(OrderedDict([
-{body}
-        ]))
-'''
-
-
-def _constructor(module: torch.nn.Module) -> str:
-    kind = type(module).__name__
-    if isinstance(module, torch.nn.Conv2d):
-        return (
-            f"nn.Conv2d({module.in_channels}, {module.out_channels}, {module.kernel_size[0]},"
-            f" padding={module.padding[0]}, bias={module.bias is not None})"
-        )
-    if isinstance(module, torch.nn.BatchNorm2d):
-        return f"nn.BatchNorm2d({module.num_features})"
-    if isinstance(module, torch.nn.Dropout):
-        return f"nn.Dropout({module.p})"
-    if isinstance(module, torch.nn.MaxPool2d):
-        return f"nn.MaxPool2d({module.kernel_size})"
-    if isinstance(module, torch.nn.AdaptiveAvgPool2d):
-        return f"nn.AdaptiveAvgPool2d({module.output_size})"
-    if isinstance(module, torch.nn.LogSoftmax):
-        return f"nn.LogSoftmax(dim={module.dim})"
-    if kind in ("ReLU", "Flatten"):
-        return f"nn.{kind}()"
-    raise ValueError(f"no standalone constructor for {kind}")

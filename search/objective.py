@@ -8,6 +8,8 @@ the point is infeasible (`trial.set_constraint`). Only validation accuracy reach
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from archs import SpecError
 from search.data import Data
 from search.limits import failures
 from search.profile import profile
+from search.provenance import study_uuid
 from search.pruners import pruner_name
 from search.recipe import RecipeError
 from search.study import CnnStudy, RunOptions, derive_seed
@@ -178,24 +181,32 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
         raise optuna.TrialPruned(f"pruned by {pruner} at epoch {epoch}")
     value = _value(study, columns, trial.user_attrs["params"])
     _store_best(trial, columns)
-    trial.set_user_attr(
-        "weights_path", str(save_weights(model, trial.study.study_name, trial.number).resolve())
-    )
+    path, digest = save_weights(model, study_uuid(trial.study), trial.number)
+    trial.set_user_attr("weights_path", str(path.resolve()))
+    trial.set_user_attr("weights_sha256", digest)
     end(trial, "complete", "complete")
     _emit_end(context, trial, "COMPLETE", started, value)
     return value
 
 
-def save_weights(model, study_name: str, number: int) -> Path:
-    """The final-epoch weights (no checkpoint picking) under runs/weights/<study>/."""
-    path = WEIGHTS_DIR / study_name / f"trial{number}.pt"
+def save_weights(model, study_id: str, number: int) -> tuple[Path, str]:
+    """The final-epoch weights (no checkpoint picking) under runs/weights/<study uuid>/, so two
+    storages holding studies of one name never share a file; returns the path and the SHA-256
+    of the file's bytes, which the trial records and export checks."""
+    path = WEIGHTS_DIR / study_id / f"trial{number}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         name: tensor.detach().to("cpu", memory_format=torch.contiguous_format)
         for name, tensor in model.state_dict().items()
     }
-    torch.save(state, path)
-    return path
+    partial = path.with_suffix(".pt.partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+    return path, file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _value(study: CnnStudy, columns: dict[str, list], params: int) -> float:

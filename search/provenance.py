@@ -11,6 +11,7 @@ import os
 import platform
 import shlex
 import socket
+import uuid
 from pathlib import Path
 
 import optuna
@@ -55,3 +56,15 @@ def record_session(optuna_study: optuna.Study, argv: list[str], workers: int = 1
         }
     )
     optuna_study.set_user_attr(SESSIONS_KEY, sessions[-MAX_SESSIONS:])
+
+
+STUDY_ID_KEY = "uuid"  # names this study's run state (weights) apart from any other storage's
+
+
+def study_uuid(optuna_study: optuna.Study) -> str:
+    """The study's UUID, given to it when it was created (or now, for an older study)."""
+    found = optuna_study.user_attrs.get(STUDY_ID_KEY)
+    if found is None:
+        found = uuid.uuid4().hex
+        optuna_study.set_user_attr(STUDY_ID_KEY, found)
+    return found

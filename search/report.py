@@ -23,6 +23,7 @@ from search import report_format as fmt
 from search.cli import Parser, main_guard
 from search.errors import UsageError
 from search.leaderboard import leaderboard_rows
+from search.provenance import STUDY_ID_KEY
 from search.report_ablation import ablation_summary, render_ablation
 from search.report_data import csv_frame, listed_trials, study_kind, trial_record
 from search.report_header import DEFAULT_OUT, PROG, header, utc_date
@@ -56,6 +57,11 @@ def build_parser() -> Parser:
         help=f"md: folder of the study folders (default {DEFAULT_OUT})",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="md: replace a report in OUT rendered from another storage (refused otherwise)",
+    )
+    parser.add_argument(
         "--format",
         choices=FORMATS,
         default="md",
@@ -75,6 +81,8 @@ def _main(args) -> int:
     names = chosen(storage, url, args.study)
     if args.format == "md":
         for name in names:
+            check_target(storage, name, url, Path(args.out), args.force)
+        for name in names:
             print(render_study(storage, name, url, args.out))
     elif args.format == "json":
         print(json.dumps(storage_document(storage, names, url), indent=1, default=_plain))
@@ -84,6 +92,30 @@ def _main(args) -> int:
             records.update(trial_records(storage, name))
         sys.stdout.write(csv_frame(records).to_csv(index=False))
     return 0
+
+
+def check_target(storage, name: str, url: str, out: Path, force: bool) -> None:
+    """UsageError, before anything is written, when OUT/<name> cannot be written or holds a
+    report of another storage's study (unless `force`)."""
+    for path in (out, out / name):
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--out: {path} is a file, not a folder; name a folder")
+    existing = out / name / "data.json"
+    if force or not existing.is_file():
+        return
+    try:
+        previous = json.loads(existing.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    mine = load(storage, name).user_attrs.get(STUDY_ID_KEY)
+    theirs = previous.get("uuid")
+    same = mine == theirs if mine and theirs else previous.get("storage") == url
+    if not same:
+        raise UsageError(
+            f"{out / name} holds a report of another storage's study {name!r}"
+            f" ({previous.get('storage', 'unknown storage')}); pass --force to replace it, or"
+            " --out another folder"
+        )
 
 
 def open_existing(url: str) -> optuna.storages.BaseStorage:
@@ -168,6 +200,7 @@ def study_document(storage, name: str, url: str, summary=None, kind=None) -> dic
         "name": name,
         "kind": kind,
         "storage": url,
+        "uuid": optuna_study.user_attrs.get(STUDY_ID_KEY),
         "description": optuna_study.user_attrs.get("description"),
         "direction": optuna_study.direction.name.lower(),
         "study_seed": optuna_study.user_attrs.get("seed"),

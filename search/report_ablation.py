@@ -1,10 +1,11 @@
-"""The ablation report: each variant of the base, its size, and its final test accuracy over seeds.
+"""The ablation report: each variant against the base, paired by seed, with a verdict in words.
 
 `ablation_summary` computes every number from the stored trials (the JSON document carries it as
-is): per variant the params and FLOPs, the final test accuracy (after the last epoch) mean, std and
-min over seeds, and the difference from the base with a 95% Welch t interval. Variants over a
-limit were pruned before training and are listed with the limit's reason. `render_ablation`
-writes README.md and ablation.png.
+is). Base and variant runs with the same seed share data order and augmentation draws, so each
+variant's effect is the per-seed delta of final test accuracy (after the last epoch) and its 95%
+paired t interval; the verdict says whether that interval excludes zero. Variants pruned before
+training, and runs that did not learn (final test accuracy at chance), are listed with their
+reason and left out of the plots. `render_ablation` writes README.md, forest.png and curves.png.
 """
 
 from __future__ import annotations
@@ -15,68 +16,119 @@ import statistics
 from pathlib import Path
 
 import optuna
-import pandas as pd
 from optuna.trial import FrozenTrial
 
 from search import report_figures as figures
 from search import report_format as fmt
 from search.report_data import finished_runs, listed_trials, seed_warning
-from search.report_stats import spread, welch_interval
-from studies.ablation import VARIANTS
+from search.report_stats import chance_exclusions, paired_deltas, paired_interval, spread, verdict
+
+CHANCE_CEILING = 20.0  # % final test accuracy at or below which a run "did not learn" (10 classes)
 
 
-def final_accuracies(trials: list[FrozenTrial]) -> tuple[list[int], list[float]]:
-    """(training seeds, final test accuracies) of the finished runs, by seed."""
-    runs = sorted(finished_runs(trials), key=lambda t: t.user_attrs["seed"])
-    return [t.user_attrs["seed"] for t in runs], [t.user_attrs["test_acc"][-1] for t in runs]
+def by_seed(trials: list[FrozenTrial]) -> dict[int, FrozenTrial]:
+    """The finished runs of one variant, by training seed."""
+    return {t.user_attrs["seed"]: t for t in finished_runs(trials)}
 
 
-def comparison(finals: list[float], base_finals: list[float]) -> dict:
-    """The difference of means from the base and its interval (None where it cannot exist)."""
-    if not finals or not base_finals:
-        return {"delta": None, "interval": None}
-    interval = welch_interval(base_finals, finals)
+def finals(runs: dict[int, FrozenTrial]) -> dict[int, float]:
+    return {seed: t.user_attrs["test_acc"][-1] for seed, t in runs.items()}
+
+
+def mean_curve(runs: dict[int, FrozenTrial]) -> dict | None:
+    """Per-epoch test accuracy: mean and std over seeds (None without runs)."""
+    curves = [t.user_attrs["test_acc"] for t in runs.values()]
+    if not curves:
+        return None
+    epochs = min(len(c) for c in curves)
+    columns = [[c[e] for c in curves] for e in range(epochs)]
     return {
-        "delta": statistics.fmean(finals) - statistics.fmean(base_finals),
-        "interval": None if interval is None else dataclasses.asdict(interval),
+        "mean": [statistics.fmean(v) for v in columns],
+        "std": [statistics.stdev(v) if len(v) > 1 else 0.0 for v in columns],
     }
 
 
-def variant_row(name: str, trials: list[FrozenTrial], base_finals: list[float]) -> dict:
-    seeds, finals = final_accuracies(trials)
+def variant_row(name: str, trials: list[FrozenTrial], base: dict[int, float]) -> dict:
+    runs = by_seed(trials)
+    accuracies = finals(runs)
     measured = next((t.user_attrs for t in trials if "params" in t.user_attrs), {})
     reasons = sorted({t.user_attrs.get("end_reason") or t.state.name.lower() for t in trials})
+    deltas = paired_deltas(base, accuracies) if name != "base" else {}
+    interval = paired_interval(list(deltas.values()))
+    values = list(accuracies.values())
     return {
         "variant": name,
-        "description": VARIANTS[name][0] if name in VARIANTS else name,
+        "description": None,  # set by ablation_summary: the change from the base, as stored
         "summary": measured.get("summary"),
+        "recipe": measured.get("recipe"),
         "params": measured.get("params"),
         "flops": measured.get("flops"),
-        "seeds": seeds,
-        "final_test_acc": finals,
-        "spread": dataclasses.asdict(spread(finals)) if finals else None,
-        **comparison(finals, base_finals),
-        "not_trained": None if finals else "; ".join(reasons),
+        "seeds": sorted(accuracies),
+        "final_test_acc": [accuracies[s] for s in sorted(accuracies)],
+        "spread": dataclasses.asdict(spread(values)) if values else None,
+        "deltas": {str(seed): delta for seed, delta in deltas.items()},
+        "interval": None if interval is None else dataclasses.asdict(interval),
+        "verdict": None if name == "base" or not values else verdict(list(deltas.values())),
+        "curve": mean_curve(runs),
+        "not_drawn": _not_drawn(values, reasons),
     }
+
+
+def _not_drawn(values: list[float], reasons: list[str]) -> str | None:
+    if not values:
+        return "not trained: " + "; ".join(reasons)
+    if max(values) <= CHANCE_CEILING:
+        return f"did not learn: final test accuracy {max(values):.2f}% at best (chance ~10%)"
+    return None
 
 
 def ablation_summary(optuna_study: optuna.Study) -> dict:
     trials = listed_trials(optuna_study)
     by_variant: dict[str, list[FrozenTrial]] = {}
-    for trial in trials:
+    for trial in sorted(trials, key=lambda t: t.number):
         by_variant.setdefault(trial.params.get("variant", "?"), []).append(trial)
-    order = [v for v in VARIANTS if v in by_variant] + sorted(set(by_variant) - set(VARIANTS))
-    _, base_finals = final_accuracies(by_variant.get("base", []))
+    base = finals(by_seed(by_variant.get("base", [])))
+    order = ["base", *(name for name in by_variant if name != "base")]
+    rows = [variant_row(name, by_variant[name], base) for name in order if name in by_variant]
+    base_attrs = _measured(by_variant.get("base", []))
+    for row in rows:
+        row["description"] = change_text(base_attrs, _measured(by_variant[row["variant"]]))
+    shown = [r for r in rows if r["variant"] != "base" and r["interval"] and not r["not_drawn"]]
+    expected, at_least_one = chance_exclusions(len(shown))
     trained = finished_runs(trials)
     return {
         "base": base_text(optuna_study.study_name),
-        "variants": [variant_row(name, by_variant[name], base_finals) for name in order],
+        "variants": rows,
+        "intervals": len(shown),
+        "chance_exclusions": {"expected": expected, "at_least_one": at_least_one},
         "seeds": sorted({t.params["seed"] for t in trials if "seed" in t.params}),
         "training_seeds": sorted({t.user_attrs["seed"] for t in trained}),
         "seed_warning": seed_warning(trials),
         "epochs": sorted({t.user_attrs["recipe"]["epochs"] for t in trained}),
         "train_images": sorted({t.user_attrs["train_images"] for t in trained}),
     }
+
+
+def _measured(trials: list[FrozenTrial]) -> dict:
+    return next((t.user_attrs for t in trials if "spec" in t.user_attrs), {})
+
+
+def change_text(base: dict, variant: dict) -> str:
+    """What differs from the base, from the stored spec and recipe: `bn after_relu -> none; lr
+    0.1 -> 0.001`. Lists (widths, transitions) are named; the spec column shows them."""
+    if not base or not variant:
+        return fmt.MISSING
+    changes = []
+    for part in ("spec", "recipe"):
+        old, new = base.get(part) or {}, variant.get(part) or {}
+        for key in sorted(set(old) | set(new) - {"seed"}):
+            if key == "seed" or old.get(key) == new.get(key):
+                continue
+            if isinstance(old.get(key), (list, dict)) or isinstance(new.get(key), (list, dict)):
+                changes.append(f"{key} (see spec)")
+            else:
+                changes.append(f"{key} {old.get(key)} -> {new.get(key)}")
+    return "; ".join(changes) or "the base as it is"
 
 
 def base_text(study_name: str) -> str:
@@ -86,49 +138,36 @@ def base_text(study_name: str) -> str:
     return f"trial {found.group(2)} of study {found.group(1)}, its stored spec and recipe"
 
 
-def ablation_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(_cells(row) for row in rows)
-
-
 def _cells(row: dict) -> dict:
-    cells = {
+    interval = row["interval"]
+    return {
         "variant": row["variant"],
-        "change": row["description"],
+        "change": fmt.escape(row["description"]),
         "spec": fmt.code(row["summary"]),
         "params": fmt.count(row["params"]),
         "FLOPs": fmt.count(row["flops"]),
         "n": len(row["seeds"]),
-    }
-    if row["not_trained"] is not None:
-        return {
-            **cells,
-            "final test % mean ± std": "not trained: " + fmt.escape(row["not_trained"]),
-            "min %": fmt.MISSING,
-            "delta vs base": fmt.MISSING,
-            "95% CI of delta": fmt.MISSING,
-        }
-    return {
-        **cells,
-        "final test % mean ± std": fmt.plus_minus(row["spread"]["mean"], row["spread"]["std"]),
-        "min %": fmt.pct(row["spread"]["min"]),
-        "delta vs base": fmt.MISSING if row["delta"] is None else fmt.signed_pct(row["delta"]),
-        "95% CI of delta": fmt.interval_text(row["interval"]),
+        "final test % mean ± std": fmt.MISSING
+        if row["spread"] is None
+        else fmt.plus_minus(row["spread"]["mean"], row["spread"]["std"]),
+        "min %": fmt.MISSING if row["spread"] is None else fmt.pct(row["spread"]["min"]),
+        "paired delta": fmt.MISSING if interval is None else fmt.signed_pct(interval["delta"]),
+        "95% CI": fmt.MISSING if interval is None else fmt.interval_text(interval),
+        "verdict": row["not_drawn"] or row["verdict"] or "(the base)",
     }
 
 
-def method_note(rows: list[dict]) -> str:
-    methods = sorted({row["interval"]["method"] for row in rows if row["interval"]})
-    source = {
-        "scipy": "the t quantile from scipy",
-        "t table (df rounded down)": "the t quantile from a table with the degrees of freedom"
-        " rounded down (scipy is not installed; slightly wider intervals)",
-        "no spread": "no interval width where both groups had zero spread",
-    }
-    used = "; ".join(source.get(m, m) for m in methods) or "none computed: it needs 2+ seeds"
+def chance_text(summary: dict) -> str:
+    count = summary["intervals"]
+    chance = summary["chance_exclusions"]
     return (
-        "Delta is the variant's mean minus the base's mean (accuracy points); its 95% confidence"
-        " interval is Welch's t interval for a difference of means (unequal variances,"
-        f" Welch–Satterthwaite degrees of freedom), with {used}."
+        "Each delta is the variant's final test accuracy minus the base's with the same seed"
+        " (same data order and augmentation draws), in accuracy points; its 95% interval is the"
+        " paired t interval over the seeds both ran (t quantile from scipy). No p-values: at"
+        " n = 5 a rank test cannot go below p = 0.0625. With"
+        f" {count} interval(s) shown and no true effect anywhere, about {chance['expected']:.2f}"
+        " of them would exclude zero by chance alone (at least one with probability"
+        f" {chance['at_least_one']:.0%})."
     )
 
 
@@ -137,35 +176,56 @@ def setup_text(summary: dict) -> str:
     images = ", ".join(f"{n:,}" for n in summary["train_images"]) or fmt.MISSING
     epochs = ", ".join(map(str, summary["epochs"])) or fmt.MISSING
     text = (
-        f"Base: {summary['base']}. One factor changed at a time; each variant trained with the"
-        f" base's recipe on {images} training images for {epochs} epoch(s), once per seed"
-        f" (seeds {', '.join(map(str, summary['seeds']))}). The accuracy is the test accuracy"
-        " after the last epoch; nothing is selected on it. Variants over a limit were pruned"
-        " before training."
+        f"Base: {summary['base']}. One factor changed at a time (the spec or the recipe, as the"
+        f" change column says); each variant trained on {images} training images for {epochs}"
+        f" epoch(s), once per seed (seeds {', '.join(map(str, summary['seeds']))}). The accuracy"
+        " is the test accuracy after the last epoch; nothing is selected on it. Variants over a"
+        " limit were pruned before training."
     )
     if summary["seed_warning"]:
         text += f"\n\n{summary['seed_warning']} The n column counts runs, whatever their seed."
     return text
 
 
+def not_drawn_text(rows: list[dict]) -> str:
+    missing = [f"- {row['variant']}: {fmt.escape(row['not_drawn'])}" for row in rows
+               if row["not_drawn"]]  # fmt: skip
+    if not missing:
+        return ""
+    return "Left out of the figures, with their reason:\n\n" + "\n".join(missing)
+
+
 def render_ablation(optuna_study: optuna.Study, out_dir: Path, header: str) -> tuple[list, dict]:
-    """Write README.md and ablation.png; returns the paths and the summary (for data.json)."""
+    """Write README.md, forest.png and curves.png; returns the paths and the summary."""
     summary = ablation_summary(optuna_study)
     rows = summary["variants"]
-    runs = pd.DataFrame(
-        [{"variant": r["variant"], "test_acc": acc} for r in rows for acc in r["final_test_acc"]],
-        columns=["variant", "test_acc"],
+    drawn = [r for r in rows if r["variant"] != "base" and r["interval"] and not r["not_drawn"]]
+    forest = [(r["variant"], r["interval"]["delta"], r["interval"]["low"], r["interval"]["high"])
+              for r in drawn]  # fmt: skip
+    name = optuna_study.study_name
+    forest_path, points = figures.plot_forest(
+        forest, out_dir / "forest.png", f"{name}: paired delta vs base (final test accuracy)"
     )
-    base = next((row["spread"]["mean"] for row in rows if row["variant"] == "base"
-                 and row["spread"]), None)  # fmt: skip
-    title = f"{optuna_study.study_name}: final test accuracy per variant"
-    figure = figures.plot_ablation(runs, base, out_dir / "ablation.png", title)
+    summary["forest_points"] = points
+    base_curve = rows[0]["curve"] if rows and rows[0]["variant"] == "base" else None
+    panels = {r["variant"]: r["curve"] for r in rows[1:] if r["curve"] and not r["not_drawn"]}
+    curves_path = figures.plot_paired_curves(
+        base_curve, panels, out_dir / "curves.png", f"{name}: test accuracy per epoch"
+    )
     sections = [
         header.rstrip(),
         setup_text(summary),
-        "## Variants\n\n" + fmt.table(ablation_frame(rows)),
-        method_note(rows),
-        fmt.figure("ablation.png", "final test accuracy per variant, mean ± std over seeds"),
+        "## Verdicts\n\n" + fmt.table(_frame(rows)),
+        chance_text(summary),
+        not_drawn_text(rows),
+        fmt.figure("forest.png", "paired delta vs base per variant, with its 95% interval"),
+        fmt.figure("curves.png", "test accuracy per epoch, base vs each variant, mean ± std"),
     ]
-    (out_dir / "README.md").write_text("\n\n".join(sections) + "\n")
-    return [out_dir / "README.md", figure], summary
+    (out_dir / "README.md").write_text("\n\n".join(s for s in sections if s) + "\n")
+    return [out_dir / "README.md", forest_path, curves_path], summary
+
+
+def _frame(rows: list[dict]):
+    import pandas as pd
+
+    return pd.DataFrame(_cells(row) for row in rows)

@@ -136,29 +136,92 @@ def plot_outcomes(counts: dict[str, int], path: Path, title: str) -> Path:
         return _save(figure, path)
 
 
-def plot_ablation(runs: pd.DataFrame, base_mean: float | None, path: Path, title: str) -> Path:
-    """runs: columns variant, test_acc (one row per trained seed); mean ± std per variant."""
+def plot_forest(
+    rows: list[tuple[str, float, float, float]], path: Path, title: str
+) -> tuple[Path, list[dict]]:
+    """rows: (variant, delta, low, high) in accuracy points; drawn sorted by delta, with a zero
+    line, the axis spanning the intervals only. Returns the path and the points as drawn, read
+    back from the figure (variant, delta, low, high), for the report and its tests."""
     import seaborn as sns
 
     plt = _pyplot()
+    ordered = sorted(rows, key=lambda row: row[1])
     with sns.axes_style("whitegrid"):
-        figure, axes = plt.subplots(figsize=(8, 0.5 * runs["variant"].nunique() + 2))
-        if runs.empty:
-            axes.text(0.5, 0.5, "no trained variant yet", ha="center", transform=axes.transAxes)
+        figure, axes = plt.subplots(figsize=(8, 0.5 * len(ordered) + 2))
+        drawn: list[dict] = []
+        if not ordered:
+            axes.text(0.5, 0.5, "no paired variant yet", ha="center", transform=axes.transAxes)
         else:
-            sns.pointplot(
-                data=runs,
-                x="test_acc",
-                y="variant",
-                errorbar="sd",
-                linestyle="none",
-                capsize=0.3,
-                ax=axes,
-            )
-            sns.stripplot(data=runs, x="test_acc", y="variant", color="gray", alpha=0.6, ax=axes)
-        if base_mean is not None:
-            axes.axvline(base_mean, color="red", linestyle="--", label="base mean")
-            axes.legend(loc="lower left", fontsize="small")
-        axes.set(xlabel="final test accuracy (%), mean ± std over seeds", ylabel="")
+            names = [row[0] for row in ordered]
+            deltas = [row[1] for row in ordered]
+            errors = [[d - row[2] for d, row in zip(deltas, ordered, strict=True)],
+                      [row[3] - d for d, row in zip(deltas, ordered, strict=True)]]  # fmt: skip
+            bars = axes.errorbar(deltas, range(len(ordered)), xerr=errors, fmt="o", capsize=4)
+            axes.set_yticks(range(len(ordered)), names)
+            axes.axvline(0.0, color="red", linestyle="--", linewidth=1)
+            lows = [row[2] for row in ordered] + [0.0]
+            highs = [row[3] for row in ordered] + [0.0]
+            margin = 0.1 * (max(highs) - min(lows) or 1.0)
+            axes.set_xlim(min(lows) - margin, max(highs) + margin)
+            drawn = _forest_points(bars, names)
+        axes.set(xlabel="paired delta vs base (accuracy points), 95% t interval", ylabel="")
         axes.set_title(title)
+        return _save(figure, path), drawn
+
+
+def _forest_points(bars, names: list[str]) -> list[dict]:
+    """The drawn markers and error bar ends, read from the artists."""
+    xs = list(bars.lines[0].get_xdata())
+    segments = bars.lines[2][0].get_segments()
+    return [
+        {"variant": name, "delta": float(x), "low": float(seg[0][0]), "high": float(seg[1][0])}
+        for name, x, seg in zip(names, xs, segments, strict=True)
+    ]
+
+
+def plot_paired_curves(base: dict | None, panels: dict[str, dict], path: Path, title: str) -> Path:
+    """Small multiples: per variant, its test accuracy per epoch (mean, ± std band over seeds)
+    against the base's. Curves are {"mean": [...], "std": [...]} by epoch."""
+    import seaborn as sns
+
+    plt = _pyplot()
+    columns = 3
+    rows = max(1, -(-len(panels) // columns))
+    with sns.axes_style("whitegrid"):
+        figure, grid = plt.subplots(
+            rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False, sharey=True
+        )
+        cells = list(grid.flat)
+        for axes, (name, curve) in zip(cells, panels.items(), strict=False):
+            if base is not None:
+                _band(axes, base, "base", "gray")
+            _band(axes, curve, name, "C0")
+            axes.set_title(name, fontsize="small")
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.legend(loc="lower right", fontsize="x-small")
+        for axes in cells[len(panels) :]:
+            axes.axis("off")
+        if not panels:
+            cells[0].text(0.5, 0.5, "no trained variant yet", ha="center",
+                          transform=cells[0].transAxes)  # fmt: skip
+        floor = _curve_floor(base, panels)
+        if floor is not None:
+            cells[0].set_ylim(floor, 100.0)
+        figure.supxlabel("epoch")
+        figure.supylabel("test accuracy (%)")
+        figure.suptitle(title)
         return _save(figure, path)
+
+
+def _band(axes, curve: dict, label: str, color: str) -> None:
+    epochs = range(1, len(curve["mean"]) + 1)
+    low = [m - s for m, s in zip(curve["mean"], curve["std"], strict=True)]
+    high = [m + s for m, s in zip(curve["mean"], curve["std"], strict=True)]
+    axes.plot(epochs, curve["mean"], color=color, label=label)
+    axes.fill_between(epochs, low, high, color=color, alpha=0.25, linewidth=0)
+
+
+def _curve_floor(base: dict | None, panels: dict[str, dict]) -> float | None:
+    """Zoom on the late epochs: the lowest mean from epoch 2 on, less a point (None if flat)."""
+    means = [m for c in [base, *panels.values()] if c for m in c["mean"][1:]]
+    return max(0.0, min(means) - 1.0) if means else None

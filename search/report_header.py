@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial
 from search.storage import DEFAULT_STORAGE
 
 PROG = "python -m search.report"
-DEFAULT_OUT = "reports"
+DEFAULT_OUT = "runs/reports"  # beside the default storage; the committed reports/ is explicit
 DATA_FILES = ("data.json", "trials.csv")  # written next to every README
 
 

@@ -1,9 +1,9 @@
-"""Small statistics for reports: mean ± std over seeds, and Welch's interval for a difference.
+"""Small statistics for reports: mean ± std over seeds, and paired intervals for ablations.
 
-Pure functions on lists of numbers. The t quantile comes from scipy when it imports (it is not a
-declared dependency); otherwise from the two-sided 95% table below, with the Welch degrees of
-freedom rounded down (a wider, conservative interval), and the normal 1.96 past 120. Every
-interval says which of the two it used.
+Pure functions on lists of numbers; the t quantile comes from scipy. An ablation pairs each
+variant's run with the base's run of the same seed (same data order and augmentation draws), so
+the interval is the one-sample t interval of the per-seed deltas, and the verdict says in words
+whether that interval excludes zero.
 """
 
 from __future__ import annotations
@@ -12,36 +12,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from scipy import stats
+
 CONFIDENCE = 0.95  # two-sided
-# Two-sided 95% critical values of Student's t (upper 2.5% point) by degrees of freedom.
-T_TABLE_95 = {
-    1: 12.7062047,
-    2: 4.3026527,
-    3: 3.1824463,
-    4: 2.7764451,
-    5: 2.5705818,
-    6: 2.4469119,
-    7: 2.3646243,
-    8: 2.3060041,
-    9: 2.2621572,
-    10: 2.2281389,
-    11: 2.2009852,
-    12: 2.1788128,
-    13: 2.1603687,
-    14: 2.1447867,
-    15: 2.1314495,
-    16: 2.1199053,
-    17: 2.1098155,
-    18: 2.1009220,
-    19: 2.0930241,
-    20: 2.0859634,
-    25: 2.0595386,
-    30: 2.0422725,
-    40: 2.0210754,
-    60: 2.0002978,
-    120: 1.9799304,
-}
-NORMAL_95 = 1.9599640  # beyond the table's last row
 
 
 @dataclass(frozen=True)
@@ -56,13 +29,13 @@ class Spread:
 
 @dataclass(frozen=True)
 class Interval:
-    """A confidence interval for `delta` = mean(variant) − mean(base)."""
+    """A 95% t interval for the mean of paired deltas (variant − base, accuracy points)."""
 
     delta: float
     low: float
     high: float
-    df: float  # Welch–Satterthwaite degrees of freedom
-    method: str  # "scipy" or "t table (df rounded down)"
+    df: int  # n − 1
+    n: int  # pairs
 
 
 def spread(values: list[float]) -> Spread:
@@ -70,36 +43,50 @@ def spread(values: list[float]) -> Spread:
     return Spread(statistics.fmean(values), std, min(values), len(values))
 
 
-def t_quantile(df: float, use_scipy: bool = True) -> tuple[float, str]:
-    """The upper 2.5% point of Student's t with `df` degrees of freedom, and its source."""
-    if use_scipy:
-        try:
-            from scipy import stats
-        except ImportError:
-            pass
-        else:
-            return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df)), "scipy"
-    floor = max(1, math.floor(df))
-    rows = [row for row in T_TABLE_95 if row <= floor]
-    value = NORMAL_95 if floor > max(T_TABLE_95) else T_TABLE_95[max(rows)]
-    return value, "t table (df rounded down)"
+def t_quantile(df: float) -> float:
+    """The upper 2.5% point of Student's t with `df` degrees of freedom."""
+    return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df))
 
 
-def welch_interval(
-    base: list[float], variant: list[float], use_scipy: bool = True
-) -> Interval | None:
-    """95% Welch t interval for mean(variant) − mean(base); None with fewer than 2 values each."""
-    if len(base) < 2 or len(variant) < 2:
+def paired_deltas(base: dict[int, float], variant: dict[int, float]) -> dict[int, float]:
+    """variant − base for every seed both have, by seed."""
+    return {seed: variant[seed] - base[seed] for seed in sorted(set(base) & set(variant))}
+
+
+def paired_interval(deltas: list[float]) -> Interval | None:
+    """95% t interval of the mean delta; None with fewer than 2 pairs."""
+    n = len(deltas)
+    if n < 2:
         return None
-    share_base = statistics.variance(base) / len(base)
-    share_variant = statistics.variance(variant) / len(variant)
-    delta = statistics.fmean(variant) - statistics.fmean(base)
-    squared_error = share_base + share_variant
-    if squared_error == 0:  # identical runs within each group: no spread to scale by
-        return Interval(delta, delta, delta, math.inf, "no spread")
-    df = squared_error**2 / (
-        share_base**2 / (len(base) - 1) + share_variant**2 / (len(variant) - 1)
+    mean = statistics.fmean(deltas)
+    half = t_quantile(n - 1) * statistics.stdev(deltas) / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n - 1, n)
+
+
+def verdict(deltas: list[float]) -> str:
+    """The paired result in plain words, e.g. 'lowers accuracy by 0.21 [0.09, 0.33] points'."""
+    if not deltas:
+        return "no pair with the base"
+    interval = paired_interval(deltas)
+    if interval is None:
+        return f"one pair only (delta {deltas[0]:+.2f}): no interval"
+    if interval.low > 0:
+        return (
+            f"raises accuracy by {interval.delta:.2f} [{interval.low:.2f}, {interval.high:.2f}]"
+            " points"
+        )
+    if interval.high < 0:
+        return (
+            f"lowers accuracy by {-interval.delta:.2f} [{-interval.high:.2f}, {-interval.low:.2f}]"
+            " points"
+        )
+    return (
+        f"no detectable effect at n = {interval.n} (delta {interval.delta:+.2f}"
+        f" [{interval.low:+.2f}, {interval.high:+.2f}])"
     )
-    quantile, method = t_quantile(df, use_scipy)
-    half = quantile * math.sqrt(squared_error)
-    return Interval(delta, delta - half, delta + half, df, method)
+
+
+def chance_exclusions(intervals: int) -> tuple[float, float]:
+    """With no effect anywhere: the expected number of 95% intervals (of `intervals`) that
+    exclude zero, and the probability that at least one does (independent intervals)."""
+    return intervals * (1 - CONFIDENCE), 1 - CONFIDENCE**intervals

@@ -28,6 +28,11 @@ def build_parser() -> Parser:
         " --study recipe --base trial:0 --from cnn6k",
     )
     parser.add_argument("--study", help="study name (see --list)")
+    parser.add_argument(
+        "--name",
+        help="store the study under NAME (a second, independent study of the same definition,"
+        " e.g. with other --epochs or --train-limit)",
+    )
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
     parser.add_argument(
         "--storage",
@@ -73,7 +78,8 @@ def build_parser() -> Parser:
         help="worker processes on this machine sharing the storage; auto (default): one per"
         " core (max 8), each with 1 torch thread, on CPU; 1 when training on a GPU",
     )
-    parser.add_argument(
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
         "--confirm",
         type=positive_int,
         metavar="K",
@@ -100,10 +106,10 @@ def build_parser() -> Parser:
         metavar="NAME",
         help="ablation: the variants to run (default: every one that changes the base)",
     )
-    parser.add_argument(
+    modes.add_argument(
         "--replay", type=int, metavar="N", help="retrain trial N from its stored spec"
     )
-    parser.add_argument(
+    modes.add_argument(
         "--export",
         nargs=2,
         metavar=("N", "DIR"),
@@ -149,6 +155,7 @@ def options_from(args) -> RunOptions:
         base=args.base,
         base_study=args.base_study,
         variants=tuple(args.variants) if args.variants else None,
+        name=args.name,
         argv=args.argv,
     )
 
@@ -168,6 +175,7 @@ def _with_early_workers(args) -> int:
 
 def _main(args, early: EarlyWorkers) -> int:
     from search.console import make_console
+    from search.study import configured
     from studies import STUDIES
 
     if args.list:
@@ -180,13 +188,15 @@ def _main(args, early: EarlyWorkers) -> int:
     if args.study not in STUDIES:
         raise UsageError(f"unknown study {args.study!r}; known: {', '.join(STUDIES)} (see --list)")
     options = options_from(args)
-    study = STUDIES[args.study].configure(options)
+    study = configured(STUDIES[args.study], options)
+    check_used(args, study)
     if options.threads:
         import torch
 
         torch.set_num_threads(options.threads)
     if args.replay is not None or args.export is not None:
-        from search.confirm import export_trial, replay_trial
+        from search.confirm import replay_trial
+        from search.export import export_trial
 
         if args.export is not None:
             return export_trial(study, options, _trial_number(args.export[0]), args.export[1])
@@ -225,6 +235,40 @@ def _main(args, early: EarlyWorkers) -> int:
         if top and summary.stopped_by == "budget":  # the search is over: confirm its winners
             confirm(study, options, top, console.emit)
     return 0
+
+
+def check_used(args, study) -> None:
+    """An option this study or mode would ignore is a UsageError naming it."""
+    for problem in unused(args, study):
+        raise UsageError(problem)
+
+
+def unused(args, study) -> list[str]:
+    from search.study import CnnStudy
+
+    name = args.study
+    cnn = isinstance(study, CnnStudy)
+    fixed = cnn and (study.repeat_seeds or study.queue_only)
+    confirms = cnn and not fixed and (study.confirm_top or args.confirm is not None)
+    found = []
+    if (args.base or args.base_study) and not hasattr(study, "base_spec"):
+        found.append(f"--base/--from: {name} trains no fixed net (they apply to ablation, recipe)")
+    if args.variants and not hasattr(study, "variants"):
+        found.append(f"--variants applies to the ablation study only, not {name}")
+    if args.trials is not None and fixed:
+        found.append(
+            f"--trials: {name} runs a fixed list (one run per seed or variant); use --seeds"
+        )
+    if args.seeds and not (fixed or confirms):
+        found.append(f"--seeds: {name} uses no seeds (repeat, ablation and confirmation do)")
+    if args.no_confirm and not (cnn and not fixed):
+        found.append(f"--no-confirm: {name} confirms nothing")
+    if args.val_size is not None and not (cnn and study.val_size):
+        found.append(f"--val-size: {name} has no validation split (it trains on all images)")
+    for option in ("epochs", "train_limit"):
+        if getattr(args, option) is not None and not study.needs_data:
+            found.append(f"--{option.replace('_', '-')}: {name} trains on no data")
+    return found
 
 
 def _trial_number(text: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import fcntl
 import hashlib
+import json
 import os
 import socket
 import time
@@ -29,7 +30,7 @@ from search.budget import REJECTED, rejected, rejections_exhausted, used
 from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
-from search.provenance import record_session
+from search.provenance import record_session, study_uuid
 from search.pruners import ENQUEUED
 from search.storage import heartbeat_settings, open_storage, resolve_url, storage_file
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
@@ -47,6 +48,11 @@ def validate_options(study: StudyDef, options: RunOptions) -> None:
         if options.epochs is not None and not 1 <= options.epochs <= cap:
             raise UsageError(
                 f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}"
+            )
+        if study.val_size and options.val_size == 0:
+            raise UsageError(
+                f"--val-size 0: {study.name} selects and prunes on a validation split; give"
+                f" 1..{mnist.TRAIN_COUNT - 1} images (default {study.val_size})"
             )
     for name in ("trials", "train_limit", "threads"):
         value = getattr(options, name)
@@ -96,7 +102,58 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
     if "description" not in created.user_attrs:
         created.set_user_attr("description", study.description)
         created.set_user_attr("seed", seed)
+    study_uuid(created)  # set once, when the study is created
+    check_settings(created, trial_settings(study, options))
     return created
+
+
+SETTINGS_KEY = "settings"  # what a trial means, as the study was created
+
+
+def trial_settings(study: StudyDef, options: RunOptions) -> dict:
+    """The settings that change what a trial means (plain JSON): a resume must match them."""
+    settings: dict = {"study seed": study_seed(study, options)}
+    if isinstance(study, CnnStudy):
+        val_size = study.val_size
+        if study.val_size and options.val_size is not None:
+            val_size = options.val_size
+        settings |= {
+            "epochs": options.epochs if options.epochs is not None else "each proposal's own",
+            "train limit": options.train_limit if options.train_limit else "all images",
+            "validation images": val_size,
+            "limits": study.limits.describe(),
+        }
+        for name in ("base_spec", "base_recipe"):
+            if getattr(study, name, None) is not None:
+                settings[name.replace("_", " ")] = getattr(study, name).to_dict()
+        if getattr(study, "variants", None):
+            settings["variants"] = list(study.variants)
+    return json.loads(json.dumps(settings))
+
+
+def check_settings(optuna_study: optuna.Study, settings: dict) -> None:
+    """Record the settings on a new study; on a resume, UsageError naming each difference."""
+    stored = optuna_study.user_attrs.get(SETTINGS_KEY)
+    if stored is None:
+        optuna_study.set_user_attr(SETTINGS_KEY, settings)
+        return
+    changed = [
+        f"{key} {_short(stored.get(key))} (stored) vs {_short(settings.get(key))} (now)"
+        for key in sorted(set(stored) | set(settings))
+        if stored.get(key) != settings.get(key)
+    ]
+    if changed:
+        raise UsageError(
+            f"study {optuna_study.study_name!r} was created with other settings: "
+            + "; ".join(changed)
+            + "; rerun with the original options to resume it, or pass --name NEW to store a"
+            " separate study"
+        )
+
+
+def _short(value) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def open_study(study: StudyDef, options: RunOptions, workers: int = 1) -> optuna.Study:

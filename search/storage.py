@@ -8,6 +8,7 @@ machine loss) is marked FAIL once its heartbeat is older than the grace period, 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -26,15 +27,27 @@ def resolve_url(url: str | None) -> str:
 
 
 def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.storages.BaseStorage:
-    """Connect (creating tables or the SQLite file's folder); UsageError when unreachable."""
+    """Connect (creating tables, and the default storage's folder); UsageError when the URL is
+    a bare path, names a folder that does not exist, or is unreachable. A new storage file is
+    announced on stderr in one line."""
     url = resolve_url(url)
+    path = storage_file(url)
+    if "://" not in url and not url.startswith(JOURNAL_PREFIX):
+        suggestion = f"sqlite:///{Path(url).resolve()}"
+        raise UsageError(f"storage {url!r} is not a URL; for a SQLite file write {suggestion}")
+    if path is not None:
+        if url == DEFAULT_STORAGE:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.is_dir():
+            raise UsageError(
+                f"storage {url!r}: folder {path.parent} does not exist (a typo? a new storage"
+                " goes in an existing folder)"
+            )
+        if not path.exists():
+            print(f"new storage {url}", file=sys.stderr, flush=True)
     if url.startswith(JOURNAL_PREFIX):
-        path = Path(url[len(JOURNAL_PREFIX) :])
-        path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
         return optuna.storages.JournalStorage(backend)
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     extra = {}
     if heartbeat:
         interval, grace = heartbeat_settings()

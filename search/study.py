@@ -7,6 +7,7 @@ pruner (seeded), trial budget and direction; the runner in search.runner does th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,15 @@ class RunOptions:
     base: str | None = None  # ablation: "baseline" or "trial:N"
     base_study: str | None = None  # ablation: the study trial:N belongs to
     variants: tuple[str, ...] | None = None  # ablation: the variants to run (None: all)
+    name: str | None = None  # store the study under this name instead of its own
     argv: tuple[str, ...] | None = None  # the command's arguments, recorded on the study
     worker: int = 0  # this process's index among the launcher's workers
+
+
+def configured(study: StudyDef, options: RunOptions) -> StudyDef:
+    """The study this invocation runs: configured by its options, stored under --name if given."""
+    study = study.configure(options)
+    return dataclasses.replace(study, name=options.name) if options.name else study
 
 
 def derive_seed(study_seed: int, trial_number: int) -> int:

@@ -299,6 +299,7 @@ def worker_main() -> int:
         from search.confirm import confirm_worker_study
         from search.console import OptunaLogHandler
         from search.runner import run_study
+        from search.study import configured
         from search.train import warm_up
         from studies import STUDIES
 
@@ -310,7 +311,7 @@ def worker_main() -> int:
         torch.set_num_threads(config["threads"])
         stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
         options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
-        study = STUDIES[config["study"]].configure(options)
+        study = configured(STUDIES[config["study"]], options)
         if config.get("confirm"):
             study = confirm_worker_study(study, options, config["confirm"])
         emit = JsonLines(sys.stdout)

@@ -14,8 +14,9 @@ import torch
 from optuna.trial import TrialState
 
 from archs import ArchSpec, build
-from search.confirm import confirm, confirmation_summaries, export_trial, replay_trial
+from search.confirm import confirm, confirmation_summaries, replay_trial
 from search.errors import UsageError
+from search.export import export_trial
 from search.runner import run_study
 from search.study import RunOptions
 from studies import STUDIES

@@ -9,6 +9,7 @@ pruner-pruned trial, and the lr-sweep. The reports are parsed back and compared 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -37,6 +38,7 @@ from report_helpers import (
 from run_args import trained
 
 from search.confirm import confirm
+from search.limits import Limits
 from search.recipe import Recipe
 from search.report import main
 from search.report_data import study_kind
@@ -60,8 +62,13 @@ def built(tmp_path_factory, data_root) -> dict:
         run_study(STUDIES["cnn20k"], RunOptions(**search, trials=5))
         confirm(STUDIES["cnn20k"], RunOptions(**search, seeds=(1, 2)), 2)
         run_study(STUDIES["baseline"], RunOptions(**tiny, epochs=2, seeds=(1, 2)))
-        ablation = RunOptions(**tiny, epochs=1, seeds=(1,))
-        run_study(STUDIES["ablation"].configure(ablation), ablation)
+        # three paired seeds; widths x1.25 (15,6xx params) is over a 12,000 limit: not trained
+        ablation = RunOptions(**{**tiny, "train_limit": 2000}, epochs=1, seeds=(1, 2, 3),
+                              variants=("no_dropout", "widths_x1.25"))  # fmt: skip
+        tight = dataclasses.replace(
+            STUDIES["ablation"].configure(ablation), limits=Limits(max_params=12_000)
+        )
+        run_study(tight, ablation)
         run_study(FAULTY, RunOptions(**tiny, val_size=200, epochs=2))
         run_study(STUDIES["lr-sweep"], RunOptions(storage=url))
     finally:
@@ -106,7 +113,7 @@ def test_every_study_is_rendered_with_its_kind(built, rendered):
 
 def test_every_referenced_figure_is_a_png(built, rendered):
     expected = {
-        "ablation": {"ablation.png"},
+        "ablation": {"forest.png", "curves.png"},
         "baseline": {"curves.png"},
         "cnn20k": {"accuracy_vs_params.png", "learning_curves.png", "trial_outcomes.png"},
         "faulty": {"accuracy_vs_params.png", "learning_curves.png", "trial_outcomes.png"},
@@ -276,28 +283,51 @@ def test_baseline_tables_are_the_stored_curves(built, rendered):
     assert "chose its stopping epoch on the test set" in text
 
 
-def test_ablation_table_is_the_stored_variants(built, rendered):
-    trials = {t.params["variant"]: t for t in trials_of(built, "ablation")}
-    assert len(trials) == 9
-    base_final = trials["base"].user_attrs["test_acc"][-1]
+def test_ablation_table_is_the_stored_variants_paired_by_seed(built, rendered):
+    trials = trials_of(built, "ablation")
+    finals = {
+        (t.params["variant"], t.user_attrs["seed"]): t.user_attrs["test_acc"][-1]
+        for t in trials
+        if t.state == TrialState.COMPLETE
+    }
     text = readme(built, "ablation")
     rows = {row["variant"]: row for row in table(text, "variant")}
-    assert list(rows) == list(trials)
-    for name, row in rows.items():
-        attrs = trials[name].user_attrs
-        assert (row["params"], row["FLOPs"]) == (f"{attrs['params']:,}", f"{attrs['flops']:,}")
-        if name in ("double_widths", "head_conv_reduce"):
-            assert row["n"] == "0"
-            assert row["final test % mean ± std"] == f"not trained: {attrs['end_reason']}"
-            assert attrs["end_reason"].startswith("pruned: params ")
-            continue
-        final = attrs["test_acc"][-1]
-        assert row["n"] == "1"
-        assert row["final test % mean ± std"] == f"{final:.2f} ± -"
-        assert row["min %"] == pct(final)
-        assert row["delta vs base"] == f"{final - base_final:+.2f}"
-        assert row["95% CI of delta"] == "n/a (needs 2+ seeds each)"
-    assert "for 1 epoch(s)" in text and "(seeds 1)" in text
+    assert list(rows) == ["base", "no_dropout", "widths_x1.25"]
+    base = [finals["base", seed] for seed in (1, 2, 3)]
+    assert rows["base"]["final test % mean ± std"] == (
+        f"{statistics.fmean(base):.2f} ± {statistics.stdev(base):.2f}"
+    )
+    deltas = [finals["no_dropout", seed] - finals["base", seed] for seed in (1, 2, 3)]
+    mean = statistics.fmean(deltas)
+    half = 4.302652729911275 * statistics.stdev(deltas) / 3**0.5  # t(0.975, 2)
+    row = rows["no_dropout"]
+    assert row["n"] == "3"
+    assert row["change"] == "dropout 0.1 -> 0.0; dropout_at every_conv -> none"
+    assert row["paired delta"] == f"{mean:+.2f}"
+    assert row["95% CI"] == f"[{mean - half:+.2f}, {mean + half:+.2f}]"
+    assert row["verdict"].startswith(
+        ("lowers accuracy by", "raises accuracy by", "no detectable effect at n = 3")
+    )
+    over = rows["widths_x1.25"]
+    assert over["n"] == "0" and over["verdict"].startswith("not trained: pruned: params 15,")
+    assert "- widths_x1.25: not trained: pruned: params 15," in text
+    assert "With 1 interval(s) shown" in text and "about 0.05 of them" in text
+    assert "for 1 epoch(s)" in text and "(seeds 1, 2, 3)" in text
+
+
+def test_ablation_forest_plot_draws_the_table_deltas(built, rendered):
+    document = json.loads((built["out"] / "ablation" / "data.json").read_text())
+    summary = document["summary"]
+    rows = {row["variant"]: row for row in summary["variants"]}
+    points = summary["forest_points"]
+    assert [p["variant"] for p in points] == ["no_dropout"]
+    interval = rows["no_dropout"]["interval"]
+    assert points[0]["delta"] == pytest.approx(interval["delta"], abs=1e-12)
+    assert (points[0]["low"], points[0]["high"]) == pytest.approx(
+        (interval["low"], interval["high"]), abs=1e-12
+    )
+    shown = table(readme(built, "ablation"), "variant")
+    assert f"{points[0]['delta']:+.2f}" == shown[1]["paired delta"]
 
 
 def test_json_document_holds_the_stored_trials(built, capsys):

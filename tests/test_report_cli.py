@@ -18,27 +18,42 @@ import pytest
 
 from search.report import main
 from search.report_data import pareto_front
-from search.report_stats import welch_interval
+from search.report_stats import chance_exclusions, paired_deltas, paired_interval, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_welch_interval_by_hand():
-    # equal n and variances: delta 1, se^2 = 1/3 + 1/3, df = 4 exactly, t(0.975, 4) = 2.7764451
-    half = 2.7764451 * math.sqrt(2 / 3)
-    for use_scipy in (True, False):
-        interval = welch_interval([1.0, 2.0, 3.0], [2.0, 3.0, 4.0], use_scipy=use_scipy)
-        assert interval.delta == 1.0 and interval.df == pytest.approx(4.0, abs=1e-12)
-        assert (interval.low, interval.high) == pytest.approx((1 - half, 1 + half), abs=1e-6)
-    # unequal: delta 3, se^2 = 1/3 + 2/2 = 4/3, df = (4/3)^2 / ((1/3)^2/2 + 1^2/1) = 32/19
-    scipy_interval = welch_interval([1.0, 2.0, 3.0], [4.0, 6.0])
-    assert scipy_interval.df == pytest.approx(32 / 19, abs=1e-12)
-    assert scipy_interval.method == "scipy"
-    assert scipy_interval.high - 3 == pytest.approx(5.1762316 * math.sqrt(4 / 3), abs=1e-6)
-    table_interval = welch_interval([1.0, 2.0, 3.0], [4.0, 6.0], use_scipy=False)
-    assert table_interval.method == "t table (df rounded down)"  # df 1: 12.7062047
-    assert table_interval.low == pytest.approx(3 - 12.7062047 * math.sqrt(4 / 3), abs=1e-6)
-    assert welch_interval([1.0], [2.0, 3.0]) is None
+def test_paired_interval_by_hand():
+    # deltas 0.1, 0.2, 0.3: mean 0.2, sd 0.1, se 0.1/sqrt(3), t(0.975, 2) = 4.3026527
+    interval = paired_interval([0.1, 0.2, 0.3])
+    assert (interval.n, interval.df) == (3, 2)
+    assert interval.delta == pytest.approx(0.2, abs=1e-12)
+    half = 4.3026527 * 0.1 / math.sqrt(3)
+    assert (interval.low, interval.high) == pytest.approx((0.2 - half, 0.2 + half), abs=1e-6)
+    assert (round(interval.low, 3), round(interval.high, 3)) == (-0.048, 0.448)
+    assert paired_interval([0.4]) is None
+    assert paired_deltas({1: 99.0, 2: 99.1, 3: 99.2}, {2: 99.3, 3: 99.0, 4: 98.0}) == {
+        2: pytest.approx(0.2),
+        3: pytest.approx(-0.2),
+    }
+
+
+def test_verdicts_in_words():
+    assert verdict([0.1, 0.2, 0.3]) == "no detectable effect at n = 3 (delta +0.20 [-0.05, +0.45])"
+    # mean -0.21, squared deviations sum 0.0068, sd sqrt(0.0017) = 0.041231, se 0.018439,
+    # t(0.975, 4) = 2.7764451: half 0.051195 -> [-0.2612, -0.1588]
+    assert verdict([-0.16, -0.26, -0.21, -0.18, -0.24]) == (
+        "lowers accuracy by 0.21 [0.16, 0.26] points"
+    )
+    assert verdict([0.16, 0.26, 0.21, 0.18, 0.24]) == "raises accuracy by 0.21 [0.16, 0.26] points"
+    assert verdict([0.05]) == "one pair only (delta +0.05): no interval"
+    assert verdict([]) == "no pair with the base"
+
+
+def test_chance_exclusions_of_k_intervals():
+    expected, at_least_one = chance_exclusions(6)
+    assert expected == pytest.approx(0.3)
+    assert at_least_one == pytest.approx(1 - 0.95**6)  # 0.2649
 
 
 def test_pareto_front_keeps_points_nothing_beats():
@@ -106,3 +121,46 @@ def test_study_with_no_trials_renders_a_short_report(tmp_path, capsys):
     assert text.startswith("# fresh\n") and text.rstrip().endswith("No trials yet.")
     data = json.loads((tmp_path / "out" / "fresh" / "data.json").read_text())
     assert (data["kind"], data["trials"], data["summary"]) == ("empty", [], None)
+
+
+def test_the_default_output_is_the_run_folder_not_the_committed_reports(tmp_path):
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    optuna.create_study(study_name="fresh", storage=url)
+    result = run_cli(["--storage", url], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "runs" / "reports" / "fresh" / "README.md").is_file()
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_report_of_another_storage_is_not_replaced_without_force(tmp_path, capsys):
+    mine, theirs = f"sqlite:///{tmp_path / 'mine.db'}", f"sqlite:///{tmp_path / 'theirs.db'}"
+    for url in (mine, theirs):
+        name = Path(url.removeprefix("sqlite:///")).name
+        optuna.create_study(study_name="fresh", storage=url).set_user_attr("uuid", name)
+    out = tmp_path / "out"
+    assert main(["--storage", theirs, "--out", str(out)]) == 0
+    published = (out / "fresh" / "data.json").read_text()
+    assert main(["--storage", theirs, "--out", str(out)]) == 0  # its own: re-rendered
+    capsys.readouterr()
+    assert main(["--storage", mine, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.splitlines() == [
+        f"python -m search.report: error: {out / 'fresh'} holds a report of another storage's"
+        f" study 'fresh' ({theirs}); pass --force to replace it, or --out another folder"
+    ]
+    assert json.loads((out / "fresh" / "data.json").read_text())["uuid"] == "theirs.db"
+    assert json.loads(published)["uuid"] == "theirs.db"
+    assert main(["--storage", mine, "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "fresh" / "data.json").read_text())["uuid"] == "mine.db"
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    optuna.create_study(study_name="fresh", storage=url)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("mine")
+    assert main(["--storage", url, "--out", str(a_file)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"python -m search.report: error: --out: {a_file} is a file, not a folder; name a folder"
+    ]
+    assert a_file.read_text() == "mine"

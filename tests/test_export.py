@@ -1,0 +1,90 @@
+"""Export refuses weights that are not the trial's: two storages, one study name, one folder.
+
+Weights live under the run folder by the study's UUID and each trial records their SHA-256, so
+the same study name in two storages can neither overwrite the other's weights nor export them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import torch
+
+from archs import ArchSpec, build
+from search.data import load_mnist, normalise
+from tests.conftest import REPO_ROOT
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def repeat(folder: Path, storage: str, seed: int, data_root) -> optuna.trial.FrozenTrial:
+    """The baseline, one epoch on 300 images with `seed`, in `storage`; its trial 0."""
+    result = run(
+        ["--study", "baseline", "--seeds", str(seed), "--epochs", "1", "--train-limit", "300",
+         "--storage", storage, "--data-root", str(data_root), "--workers", "1", "--plain"],
+        folder,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return optuna.load_study(study_name="baseline", storage=storage).trials[0]
+
+
+def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_root):
+    first_url, second_url = f"sqlite:///{tmp_path}/s1.db", f"sqlite:///{tmp_path}/s3.db"
+    first = repeat(tmp_path, first_url, 1, data_root)
+    second = repeat(tmp_path, second_url, 3, data_root)
+    assert first.user_attrs["weights_path"] != second.user_attrs["weights_path"]
+    assert first.user_attrs["weights_sha256"] != second.user_attrs["weights_sha256"]
+
+    out = tmp_path / "exported"
+    result = run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url],
+                 tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    state = torch.load(out / "weights.pt", weights_only=True)
+    net = build(ArchSpec.from_dict(first.user_attrs["spec"]))
+    net.load_state_dict(state)
+    arrays = load_mnist(data_root)
+    with torch.no_grad():
+        predicted = net.eval()(normalise(arrays.test_images)).argmax(1)
+    accuracy = 100.0 * (predicted == arrays.test_labels).sum().item() / len(arrays.test_labels)
+    assert round(accuracy, 2) == round(first.user_attrs["test_acc"][-1], 2)
+
+    # another run's file under the first trial's path (what a shared path allowed): refused
+    shutil.copy(second.user_attrs["weights_path"], first.user_attrs["weights_path"])
+    again = tmp_path / "again"
+    result = run(["--study", "baseline", "--export", "0", str(again), "--storage", first_url],
+                 tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "is not trial 0's weights" in lines[0], result.stderr
+    assert not again.exists()
+
+
+def test_export_into_a_file_or_a_full_folder_is_refused(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path}/s.db"
+    repeat(tmp_path, url, 1, data_root)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("mine")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    for target, words in (
+        (a_file, "is a file, not a folder"),
+        (full, "exists and is not empty"),
+        (tmp_path / "no" / "such" / "dir", "cannot write in"),
+    ):
+        result = run(["--study", "baseline", "--export", "0", str(target), "--storage", url],
+                     tmp_path)  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and words in result.stderr, result.stderr
+    assert a_file.read_text() == "mine" and sorted(p.name for p in full.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "full", "runs", "s.db"]
+    assert REPO_ROOT.is_dir()

@@ -1,0 +1,107 @@
+"""Options that would silently do the wrong thing are one-line errors, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from tests.conftest import REPO_ROOT
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_storage_in_a_folder_that_does_not_exist_is_refused(tmp_path):
+    missing = tmp_path / "no" / "such" / "x.db"
+    result = run(["--study", "lr-sweep", "--storage", f"sqlite:///{missing}"], tmp_path)
+    one_line_error(result, f"folder {missing.parent} does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_path_as_storage_suggests_the_sqlite_url(tmp_path):
+    result = run(["--study", "lr-sweep", "--storage", "x.db"], tmp_path)
+    one_line_error(result, "is not a URL", f"sqlite:///{tmp_path / 'x.db'}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_storage_file_is_announced_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    first = run(["--study", "lr-sweep", "--storage", url, "--plain"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert f"new storage {url}" in first.stderr.splitlines()
+    again = run(["--study", "lr-sweep", "--storage", url, "--plain"], tmp_path)
+    assert again.returncode == 0 and "new storage" not in again.stderr
+
+
+def test_val_size_0_on_a_search_is_refused_before_training(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    result = run(
+        ["--study", "cnn20k", "--val-size", "0", "--trials", "1", "--storage", url,
+         "--data-root", str(data_root), "--workers", "1"],
+        tmp_path,
+    )  # fmt: skip
+    one_line_error(result, "--val-size 0: cnn20k selects and prunes on a validation split")
+    assert list(tmp_path.iterdir()) == []
+    assert REPO_ROOT.is_dir()
+
+
+def test_options_a_study_would_ignore_are_errors(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for args, words in (
+        (["--study", "cnn20k", "--base", "trial:0", "--from", "cnn6k"], "cnn20k trains no fixed"),
+        (["--study", "baseline", "--variants", "no_bn"], "--variants applies to the ablation"),
+        (["--study", "baseline", "--trials", "1"], "--trials: baseline runs a fixed list"),
+        (["--study", "lr-sweep", "--seeds", "1", "2"], "--seeds: lr-sweep uses no seeds"),
+        (["--study", "baseline", "--val-size", "100"], "--val-size: baseline has no validation"),
+        (["--study", "lr-sweep", "--epochs", "2"], "--epochs: lr-sweep trains on no data"),
+        (["--study", "baseline", "--no-confirm"], "--no-confirm: baseline confirms nothing"),
+    ):
+        result = run([*args, "--storage", url], tmp_path)
+        one_line_error(result, words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_modes_are_mutually_exclusive(tmp_path):
+    result = run(["--study", "cnn20k", "--replay", "0", "--export", "0", str(tmp_path / "e")],
+                 tmp_path)  # fmt: skip
+    one_line_error(result, "--export", "not allowed with argument --replay")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resume_with_other_settings_is_refused_and_name_stores_a_second_study(
+    tmp_path, data_root
+):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    common = ["--study", "baseline", "--seeds", "1", "--storage", url, "--data-root",
+              str(data_root), "--workers", "1", "--plain"]  # fmt: skip
+    first = run([*common, "--epochs", "1", "--train-limit", "300"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    line = one_line_error(run([*common, "--epochs", "2", "--train-limit", "200"], tmp_path))
+    assert "study 'baseline' was created with other settings:" in line
+    assert (
+        "epochs 1 (stored) vs 2 (now)" in line and "train limit 300 (stored) vs 200 (now)" in line
+    )
+    assert "--name NEW" in line
+    second = run([*common, "--epochs", "2", "--train-limit", "200", "--name", "short"], tmp_path)
+    assert second.returncode == 0, second.stderr
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(url))
+    assert names == ["baseline", "short"]
+    stored = optuna.load_study(study_name="short", storage=url)
+    assert stored.user_attrs["settings"]["epochs"] == 2
+    assert [t.user_attrs["recipe"]["epochs"] for t in stored.trials] == [2]
