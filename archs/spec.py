@@ -74,12 +74,16 @@ class ArchSpec:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        try:
-            set_(self, "blocks", tuple(tuple(b) for b in self.blocks))
-            set_(self, "transitions", tuple(_as_transition(t) for t in self.transitions))
-            set_(self, "padding", tuple(self.padding) or (0,) * len(self.blocks))
-        except TypeError as error:  # e.g. blocks given as a number
-            raise SpecError([f"malformed spec: {error}"]) from None
+        for name, convert, shape in (
+            ("blocks", lambda v: tuple(tuple(b) for b in v), "a list of lists of widths"),
+            ("transitions", lambda v: tuple(_as_transition(t) for t in v), "a list of objects"),
+            ("padding", lambda v: tuple(v) or (0,) * len(self.blocks), "a list of 0 or 1"),
+        ):
+            try:
+                set_(self, name, convert(getattr(self, name)))
+            except TypeError:  # e.g. blocks given as a number
+                found = getattr(self, name)
+                raise SpecError([f"{name}: must be {shape}, got {found!r}"]) from None
         # One network, one spec: settings that cannot change the network are normalised.
         if self.dropout_at == "none" or self.dropout == 0:
             set_(self, "dropout", 0.0)
@@ -208,7 +212,10 @@ def _as_transition(value: Any) -> Any:
     if isinstance(value, dict):
         unknown = sorted(set(value) - {f.name for f in dataclasses.fields(Transition)})
         if unknown:
-            raise SpecError([f"transition: unknown field {name!r}" for name in unknown])
+            known = ", ".join(f.name for f in dataclasses.fields(Transition))
+            raise SpecError(
+                [f"transition: unknown field {name!r} (known: {known})" for name in unknown]
+            )
         return Transition(**value)
     return value
 

@@ -14,12 +14,24 @@ from collections.abc import Mapping
 
 REJECTED = "REJECTED"  # pseudo-state in trial counts: PRUNED before training
 REJECTED_KINDS = ("limit", "invalid")  # the end_kind the objective gives those trials
+INTERRUPTED = "INTERRUPTED"  # pseudo-state: FAIL by Ctrl-C or SIGTERM, counted apart from FAIL
 MAX_REJECTIONS_PER_TRIAL = 10
 
 
 def rejected(state: str, end_kind: str | None) -> bool:
     """Pruned before training, from a trial's state name and end_kind (stored, or an event's)."""
     return state == "PRUNED" and end_kind in REJECTED_KINDS
+
+
+def state_name(state: str, end_kind: str | None) -> str:
+    """The state a trial is counted under: Optuna's, except FAIL by interruption."""
+    return INTERRUPTED if state == "FAIL" and end_kind == "interrupted" else state
+
+
+def failed_text(counts: Mapping[str, int]) -> str:
+    """'2 failed', or '2 failed, 1 interrupted' when a run was stopped."""
+    stopped = counts.get(INTERRUPTED, 0)
+    return f"{counts['FAIL']} failed" + (f", {stopped} interrupted" if stopped else "")
 
 
 def used(counts: Mapping[str, int], rejections_free: bool) -> int:

@@ -158,6 +158,7 @@ def confirmation_summaries(companion: optuna.Study) -> list[dict]:
                 "params": trials[0].user_attrs["params"],
                 "flops": trials[0].user_attrs["flops"],
                 "epochs": trials[0].user_attrs["recipe"]["epochs"],
+                "train_images": trials[0].user_attrs.get("train_images"),
                 "seeds": [t.params["seed"] for t in trials],
                 "final_test_acc": finals,
                 "mean": statistics.fmean(finals),

@@ -6,8 +6,8 @@ line saying so instead of an exception in the middle of a run.
 
 `make_console` picks plain or live. Plain when asked (--plain), when the stream is not a terminal
 (CI logs, pipes), when FORCE_COLOR is set (CI runners set it, and rich would then animate) or
-when TERM is dumb; otherwise the live view of search.live. Plain prints one line per event, cut
-to WIDTH characters, no escape sequences: progress events print nothing and each finished trial
+when TERM is dumb; otherwise the live view of search.live. Plain prints one line per event, whole
+(never cut), no escape sequences: progress events print nothing and each finished trial
 prints exactly one line. Leaderboard events print nothing in plain mode (they repeat after every
 trial); the line for "done" is followed by the top DONE_TOP rows of the latest one.
 The leaderboard table drawn by the live view and by `python -m search.leaderboard` is here too.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -29,12 +30,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from search.budget import REJECTED, used
+from search.budget import REJECTED, failed_text, used
 
 if TYPE_CHECKING:
     from search.live import LiveConsole
 
-WIDTH = 120  # characters per plain line (longer ones are cut) and per plain leaderboard
+WIDTH = 120  # characters per plain leaderboard (plain lines are never cut)
 DONE_TOP = 3  # leaderboard rows a plain console prints after "done"
 
 
@@ -73,8 +74,7 @@ def fmt_duration(seconds: float) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
-def fit(line: str, width: int = WIDTH) -> str:
-    return line if len(line) <= width else line[: width - 3] + "..."
+FAILED_WITH_NONE = re.compile(r"Trial \d+ failed with value None\.")  # follows every failure
 
 
 class OptunaLogHandler(logging.Handler):
@@ -85,8 +85,10 @@ class OptunaLogHandler(logging.Handler):
         self._emit = emit
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = f"optuna {record.levelname.lower()}: {record.getMessage()}"
-        self._emit({"type": "log", "message": message})
+        text = record.getMessage()
+        if "KeyboardInterrupt" in text or FAILED_WITH_NONE.fullmatch(text):
+            return  # an interrupted trial has its own "interrupted" line; no failure dump
+        self._emit({"type": "log", "message": f"optuna {record.levelname.lower()}: {text}"})
 
     def attach(self) -> None:
         optuna.logging.disable_default_handler()
@@ -124,7 +126,7 @@ class PlainConsole:
             return
         if event.get("type") == "done" and self._top[0] == event.get("study"):
             text = "\n".join([text, *(format_row(row) for row in self._top[1])])
-        lines = [fit(line) for line in text.splitlines()] or [""]
+        lines = text.splitlines() or [""]  # whole: a cut summary line loses what matters
         with self._lock:
             self.stream.write("".join(line + "\n" for line in lines))
             self.stream.flush()
@@ -148,7 +150,7 @@ def _format(event: dict) -> str | None:
         c = event["counts"]
         return (
             f"study {event['study']}: {budget_text(c, event)} finished{rejected_text(c)},"
-            f" {c['FAIL']} failed; storage {event['storage']}; device {event['device']}"
+            f" {failed_text(c)}; storage {event['storage']}; device {event['device']}"
         )
     if kind == "trial_start":
         over = f"  over budget: {'; '.join(event['over_budget'])}" if event["over_budget"] else ""
@@ -169,7 +171,7 @@ def _format(event: dict) -> str | None:
         c = event["counts"]
         return (
             f"done {event['study']}: {c['COMPLETE']} complete, {c['PRUNED']} pruned"
-            f"{rejected_text(c)}, {c['FAIL']} failed; {budget_text(c, event)} used"
+            f"{rejected_text(c)}, {failed_text(c)}; {budget_text(c, event)} used"
             f" (stopped by {event['stopped_by']})"
         )
     if kind == "log":

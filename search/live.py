@@ -24,7 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from search.budget import REJECTED, rejected, used
+from search.budget import INTERRUPTED, REJECTED, failed_text, rejected, state_name, used
 from search.console import (
     OptunaLogHandler,
     budget_text,
@@ -79,7 +79,7 @@ class LiveConsole:
         self._started = clock()
         self._lock = threading.RLock()  # emit (runner thread) vs view (rich's refresh thread)
         self._study: dict = {}
-        self._finished = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0, REJECTED: 0}  # since "study"
+        self._finished = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0, REJECTED: 0, INTERRUPTED: 0}
         self._trained_seconds: list[float] = []  # finished trials that trained at least an epoch
         self._running: dict[int, RunningTrial] = {}
         self._rows: list[dict] = []
@@ -163,8 +163,9 @@ class LiveConsole:
 
     def _on_end(self, event: dict) -> None:
         self._running.pop(event["trial"], None)
-        if event["state"] in self._finished:
-            self._finished[event["state"]] += 1
+        counted = state_name(event["state"], event["end_kind"])
+        if counted in self._finished:  # since the "study" event
+            self._finished[counted] += 1
         self._finished[REJECTED] += rejected(event["state"], event["end_kind"])
         if event["epochs_run"] and event["state"] != "FAIL":
             self._trained_seconds.append(event["seconds"])
@@ -227,7 +228,7 @@ class LiveConsole:
         rejected = f" {counts[REJECTED]} rejected," if counts[REJECTED] else ""  # untrained
         return Text(
             f"{study['study']}  {budget_text(counts, study)}: {counts['COMPLETE']} complete,"
-            f" {counts['PRUNED'] - counts[REJECTED]} pruned,{rejected} {counts['FAIL']} failed,"
+            f" {counts['PRUNED'] - counts[REJECTED]} pruned,{rejected} {failed_text(counts)},"
             f" {len(self._running)} running  elapsed {fmt_duration(now - self._started)}  {tail}"
             f"  {study.get('device', '-')}",
             style="bold",

@@ -13,6 +13,17 @@ from matplotlib.ticker import MaxNLocator
 
 DPI = 120
 PARAMS_LIMIT = 20_000  # the task's hard limit, drawn as a line
+# One colour per way a trial ends, the same in every report (END_KINDS' words).
+OUTCOME_COLOURS = {
+    "complete": "tab:blue",
+    "pruned by limit": "tab:gray",
+    "invalid (pruned)": "tab:brown",
+    "pruned by pruner": "tab:orange",
+    "diverged (pruned)": "tab:red",
+    "failed": "black",
+    "interrupted": "tab:purple",
+    "running": "tab:cyan",
+}
 
 
 def _pyplot():
@@ -43,13 +54,15 @@ def plot_accuracy_vs_params(
 
     plt = _pyplot()
     with sns.axes_style("whitegrid"):
-        figure, axes = plt.subplots(figsize=(8, 5))
+        figure, axes = plt.subplots(figsize=(9.5, 5))
         if points.empty:
             axes.text(0.5, 0.5, "no trained trials yet", ha="center", transform=axes.transAxes)
         else:
+            palette = {o: OUTCOME_COLOURS.get(o, "tab:olive") for o in points["outcome"].unique()}
             sns.scatterplot(
-                data=points, x="params", y="best_val_acc", hue="outcome", ax=axes, alpha=0.8
-            )
+                data=points, x="params", y="best_val_acc", hue="outcome", palette=palette,
+                ax=axes, alpha=0.8,
+            )  # fmt: skip
         if front:
             xs, ys = zip(*front, strict=True)
             axes.step(xs, ys, where="post", color="black", linewidth=1.2, label="Pareto front")
@@ -73,7 +86,8 @@ def plot_accuracy_vs_params(
             axes.set_ylim(floor, 100.0)
             title += f"\n({below} trials below {floor:g}% not shown)"
         axes.set_title(title)
-        axes.legend(loc="lower right", fontsize="small")
+        # outside the axes: inside, it covered the 20,000 line at the right edge
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
         return _save(figure, path)
 
 
@@ -127,7 +141,19 @@ def plot_outcomes(counts: dict[str, int], path: Path, title: str) -> Path:
     with sns.axes_style("whitegrid"):
         figure, axes = plt.subplots(figsize=(8, 4))
         frame = pd.DataFrame({"outcome": list(counts), "trials": list(counts.values())})
-        sns.barplot(data=frame, x="outcome", y="trials", color="C0", ax=axes)
+        colours = [OUTCOME_COLOURS.get(outcome, "tab:olive") for outcome in counts]
+        sns.barplot(
+            data=frame,
+            x="outcome",
+            y="trials",
+            hue="outcome",
+            palette=colours,
+            legend=False,
+            ax=axes,
+        )
+        axes.tick_params(axis="x", labelrotation=30)
+        for label in axes.get_xticklabels():
+            label.set_horizontalalignment("right")
         for index, count in enumerate(counts.values()):
             axes.text(index, count, str(count), ha="center", va="bottom")
         axes.set(xlabel="", ylabel="trials")
@@ -185,7 +211,7 @@ def plot_paired_curves(base: dict | None, panels: dict[str, dict], path: Path, t
     import seaborn as sns
 
     plt = _pyplot()
-    columns = 3
+    columns = max(1, min(3, len(panels)))
     rows = max(1, -(-len(panels) // columns))
     with sns.axes_style("whitegrid"):
         figure, grid = plt.subplots(

@@ -14,9 +14,11 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial
 
+from archs import BASELINE
 from search import report_figures as figures
 from search import report_format as fmt
 from search.confirm import TARGET_ACC
+from search.recipe import REFERENCE_RECIPE
 from search.report_data import finished_runs, listed_trials, seed_warning
 from search.report_stats import spread
 from studies.baseline import REFERENCE_CURVE
@@ -54,13 +56,27 @@ def baseline_summary(optuna_study: optuna.Study) -> dict:
             if t.number not in finished
         ],
         "seed_warning": seed_warning(trials),
-        "reference_curve": list(REFERENCE_CURVE),
+        "reference_curve": list(REFERENCE_CURVE) if is_reference(trials) else None,
+        "net": next((t.user_attrs["summary"] for t in trials if "summary" in t.user_attrs), None),
     }
 
 
-def epochs_frame(rows: list[dict]) -> pd.DataFrame:
-    """Epochs as rows; one column per seed, then the reference's published numbers."""
-    epochs = max([len(REFERENCE_CURVE), *(len(row["test_acc"]) for row in rows)])
+def is_reference(trials: list[FrozenTrial]) -> bool:
+    """Whether the runs are the pinned baseline with the reference recipe (any seed, epochs),
+    the only net the reference's published curve belongs to."""
+
+    def same(trial: FrozenTrial) -> bool:
+        recipe = dict(trial.user_attrs.get("recipe") or {}, seed=0, epochs=0)
+        reference = REFERENCE_RECIPE.replace(seed=0, epochs=1).to_dict() | {"epochs": 0}
+        return trial.user_attrs.get("spec") == BASELINE.to_dict() and recipe == reference
+
+    stored = [t for t in trials if "spec" in t.user_attrs]
+    return bool(stored) and all(same(t) for t in stored)
+
+
+def epochs_frame(rows: list[dict], reference: list[float] | None) -> pd.DataFrame:
+    """Epochs as rows; one column per seed, then the reference's published numbers (if any)."""
+    epochs = max([len(reference or []), *(len(row["test_acc"]) for row in rows)])
 
     def at(curve, epoch: int) -> str:
         return fmt.pct(curve[epoch - 1]) if epoch <= len(curve) else fmt.MISSING
@@ -69,7 +85,7 @@ def epochs_frame(rows: list[dict]) -> pd.DataFrame:
         {
             "epoch": epoch,
             **{f"seed {row['seed']}": at(row["test_acc"], epoch) for row in rows},
-            "reference": at(REFERENCE_CURVE, epoch),
+            **({"reference": at(reference, epoch)} if reference else {}),
         }
         for epoch in range(1, epochs + 1)
     )
@@ -127,8 +143,10 @@ def render_baseline(optuna_study: optuna.Study, out_dir: Path, header: str) -> t
     """Write README.md and curves.png; returns the paths and the summary (for data.json)."""
     summary = baseline_summary(optuna_study)
     rows = summary["seeds"]
+    reference = summary["reference_curve"]
     curves = {f"seed {row['seed']}": row["test_acc"] for row in rows}
-    curves["reference (published)"] = list(REFERENCE_CURVE)
+    if reference:
+        curves["reference (published)"] = reference
     figure = figures.plot_curves(
         curves, out_dir / "curves.png", f"{optuna_study.study_name}: test accuracy per epoch",
         "test accuracy (%)", target=TARGET_ACC, dashed="reference",
@@ -136,10 +154,13 @@ def render_baseline(optuna_study: optuna.Study, out_dir: Path, header: str) -> t
     sections = [
         header.rstrip(),
         headline(summary),
-        reference_note(),
-        fmt.figure("curves.png", "test accuracy per epoch, each seed and the reference"),
+        reference_note() if reference else f"The net: `{fmt.escape(summary['net'])}`.",
+        fmt.figure(
+            "curves.png",
+            "test accuracy per epoch, each seed" + (" and the reference" if reference else ""),
+        ),  # fmt: skip
         "## Per seed\n\n" + fmt.table(seeds_frame(rows)),
-        "## Test accuracy per epoch (%)\n\n" + fmt.table(epochs_frame(rows)),
+        "## Test accuracy per epoch (%)\n\n" + fmt.table(epochs_frame(rows, reference)),
     ]
     (out_dir / "README.md").write_text("\n\n".join(sections) + "\n")
     return [out_dir / "README.md", figure], summary

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import optuna
 import pandas as pd
+from optuna.trial import TrialState
 
 from search import report_figures as figures
 from search import report_format as fmt
 from search.confirm import TARGET_ACC, confirmation_summaries
+from search.data import TRAIN_COUNT
 from search.leaderboard import best_val_acc, leaderboard_rows
 from search.report_data import (
     END_KINDS,
@@ -187,10 +189,34 @@ def confirmation_section(rows: list[dict] | None, study_name: str, companion) ->
         )
     warning = seed_warning(listed_trials(companion))
     return title + (
-        "The top trials retrained on all training images, once per seed; the final test"
+        f"The top trials retrained on {images_text(rows)}, once per seed; the final test"
         " accuracy (after the last epoch, nothing chosen on the test set) over the seeds.\n\n"
         + fmt.table(confirmation_frame(rows))
         + (f"\n\n{warning} The seeds column shows the seed parameters." if warning else "")
+        + unfinished_text(companion, study_name)
+    )
+
+
+def images_text(rows: list[dict]) -> str:
+    """'all 60,000 training images', or the counts actually stored (a --train-limit run)."""
+    counts = sorted({row.get("train_images") for row in rows} - {None})
+    if counts == [TRAIN_COUNT]:
+        return f"all {TRAIN_COUNT:,} training images"
+    shown = ", ".join(f"{count:,}" for count in counts) or "an unrecorded number of"
+    return f"{shown} training images (not all {TRAIN_COUNT:,}: --train-limit)"
+
+
+def unfinished_text(companion, study_name: str) -> str:
+    """A paragraph when queued confirmation runs have not finished (a --timeout cut them)."""
+    trials = companion.get_trials(deepcopy=False)
+    done = sum(t.state == TrialState.COMPLETE for t in trials)
+    if done == len(trials):
+        return ""
+    sources = len({t.params.get("source_trial") for t in trials})
+    return (
+        f"\n\n**Unfinished:** {done} of {len(trials)} confirmation runs are complete; the rows"
+        " above average the finished ones only. Finish them with"
+        f" `python -m search.run --study {study_name} --confirm {sources}`."
     )
 
 
@@ -209,13 +235,19 @@ def plot_all(optuna_study: optuna.Study, out_dir: Path) -> list[Path]:
         ),
         figures.plot_curves(
             top_curves(optuna_study, base), out_dir / "learning_curves.png",
-            f"{name}: validation accuracy of the top {CURVES_TOP} trials and the baseline",
+            f"{name}: validation accuracy of the top {top_shown(optuna_study, base)} trials"
+            + (" and the baseline" if base is not None else ""),
             "validation accuracy (%)", dashed="(baseline)",
         ),
         figures.plot_outcomes(
             counts, out_dir / "trial_outcomes.png", f"{name}: how the {len(trials)} trials ended"
         ),
     ]  # fmt: skip
+
+
+def top_shown(optuna_study: optuna.Study, base) -> int:
+    """How many ranked trials the learning-curve figure draws (the title says so)."""
+    return sum(label.startswith("#") for label in top_curves(optuna_study, base))
 
 
 def top_curves(optuna_study: optuna.Study, base) -> dict[str, list[float]]:

@@ -6,6 +6,7 @@ input (one line, nothing written), 130 when interrupted (rerun the same command 
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import TYPE_CHECKING
 
@@ -92,7 +93,14 @@ def build_parser() -> Parser:
     )
     parser.add_argument(
         "--base",
-        help="ablation, recipe: the base net, 'baseline' (default) or 'trial:N' with --from",
+        help="baseline, ablation, recipe: the net, 'baseline' (default), 'trial:N' with --from,"
+        " or a spec as a JSON file or object (an exported spec.json brings its recipe)",
+    )
+    parser.add_argument(
+        "--recipe",
+        metavar="FILE",
+        help="baseline, ablation: the recipe of the --base net, a JSON file or object of recipe"
+        " fields or an exported spec.json (default: the --base file's, else the reference's)",
     )
     parser.add_argument(
         "--from",
@@ -120,7 +128,14 @@ def build_parser() -> Parser:
 
 
 def workers_arg(text: str) -> str | int:
-    return text if text == "auto" else positive_int(text)
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto' or a positive number of processes, got {text!r}"
+        ) from None
 
 
 def resolve_workers(requested: str | int, options: RunOptions) -> int:
@@ -155,6 +170,7 @@ def options_from(args) -> RunOptions:
         base=args.base,
         base_study=args.base_study,
         variants=tuple(args.variants) if args.variants else None,
+        recipe=args.recipe,
         name=args.name,
         argv=args.argv,
     )
@@ -252,7 +268,11 @@ def unused(args, study) -> list[str]:
     confirms = cnn and not fixed and (study.confirm_top or args.confirm is not None)
     found = []
     if (args.base or args.base_study) and not hasattr(study, "base_spec"):
-        found.append(f"--base/--from: {name} trains no fixed net (they apply to ablation, recipe)")
+        found.append(
+            f"--base/--from: {name} trains no fixed net (they apply to baseline, ablation, recipe)"
+        )
+    if args.recipe and not (hasattr(study, "base_spec") and name != "recipe"):
+        found.append(f"--recipe: {name} has no fixed recipe to replace (baseline, ablation do)")
     if args.variants and not hasattr(study, "variants"):
         found.append(f"--variants applies to the ablation study only, not {name}")
     if args.trials is not None and fixed:

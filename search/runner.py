@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import fcntl
 import hashlib
-import json
 import os
 import socket
 import time
@@ -26,12 +25,20 @@ import torch
 from optuna.trial import TrialState
 
 from search import data as mnist
-from search.budget import REJECTED, rejected, rejections_exhausted, used
+from search.budget import (
+    INTERRUPTED,
+    REJECTED,
+    rejected,
+    rejections_exhausted,
+    state_name,
+    used,
+)
 from search.errors import UsageError
 from search.leaderboard import leaderboard_event
 from search.objective import TrialContext, cnn_objective
 from search.provenance import record_session, study_uuid
 from search.pruners import ENQUEUED
+from search.settings import check_settings, trial_settings
 from search.storage import heartbeat_settings, open_storage, resolve_url, storage_file
 from search.study import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 from search.train import resolve_device
@@ -103,57 +110,8 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
         created.set_user_attr("description", study.description)
         created.set_user_attr("seed", seed)
     study_uuid(created)  # set once, when the study is created
-    check_settings(created, trial_settings(study, options))
+    check_settings(created, trial_settings(study, options, study_seed(study, options)))
     return created
-
-
-SETTINGS_KEY = "settings"  # what a trial means, as the study was created
-
-
-def trial_settings(study: StudyDef, options: RunOptions) -> dict:
-    """The settings that change what a trial means (plain JSON): a resume must match them."""
-    settings: dict = {"study seed": study_seed(study, options)}
-    if isinstance(study, CnnStudy):
-        val_size = study.val_size
-        if study.val_size and options.val_size is not None:
-            val_size = options.val_size
-        settings |= {
-            "epochs": options.epochs if options.epochs is not None else "each proposal's own",
-            "train limit": options.train_limit if options.train_limit else "all images",
-            "validation images": val_size,
-            "limits": study.limits.describe(),
-        }
-        for name in ("base_spec", "base_recipe"):
-            if getattr(study, name, None) is not None:
-                settings[name.replace("_", " ")] = getattr(study, name).to_dict()
-        if getattr(study, "variants", None):
-            settings["variants"] = list(study.variants)
-    return json.loads(json.dumps(settings))
-
-
-def check_settings(optuna_study: optuna.Study, settings: dict) -> None:
-    """Record the settings on a new study; on a resume, UsageError naming each difference."""
-    stored = optuna_study.user_attrs.get(SETTINGS_KEY)
-    if stored is None:
-        optuna_study.set_user_attr(SETTINGS_KEY, settings)
-        return
-    changed = [
-        f"{key} {_short(stored.get(key))} (stored) vs {_short(settings.get(key))} (now)"
-        for key in sorted(set(stored) | set(settings))
-        if stored.get(key) != settings.get(key)
-    ]
-    if changed:
-        raise UsageError(
-            f"study {optuna_study.study_name!r} was created with other settings: "
-            + "; ".join(changed)
-            + "; rerun with the original options to resume it, or pass --name NEW to store a"
-            " separate study"
-        )
-
-
-def _short(value) -> str:
-    text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def open_study(study: StudyDef, options: RunOptions, workers: int = 1) -> optuna.Study:
@@ -234,9 +192,9 @@ class RunSummary:
 
 def counts(optuna_study: optuna.Study) -> dict[str, int]:
     """Trials per state, and REJECTED: how many of the PRUNED never trained."""
-    found = {state.name: 0 for state in TrialState} | {REJECTED: 0}
+    found = {state.name: 0 for state in TrialState} | {REJECTED: 0, INTERRUPTED: 0}
     for trial in optuna_study.get_trials(deepcopy=False):
-        found[trial.state.name] += 1
+        found[state_name(trial.state.name, trial.user_attrs.get("end_kind"))] += 1
         found[REJECTED] += rejected(trial.state.name, trial.user_attrs.get("end_kind"))
     return found
 

@@ -7,17 +7,17 @@ convention: one multiply-add = one FLOP), receptive field in input pixels.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from archs import PINNED, ArchSpec, SpecError, build, layer_geometry
+from archs import PINNED, ArchSpec, build, layer_geometry
 from search.cli import Parser, main_guard
 from search.errors import UsageError
 from search.limits import Limits
+from search.nets import load_net
 from search.profile import profile
 from search.recipe import MAX_EPOCHS
 
@@ -26,25 +26,10 @@ PROG = "python -m archs"
 
 def load_spec(text: str) -> ArchSpec:
     """A pinned name, a JSON object, or a path to a JSON file; UsageError when none fits."""
-    if text in PINNED:
-        return PINNED[text]
-    source = text
-    if not text.lstrip().startswith("{"):
-        path = Path(text)
-        if not path.is_file():
-            names = ", ".join(PINNED)
-            raise UsageError(f"{text!r} is not a pinned spec ({names}), a JSON object or a file")
-        source = path.read_text()
-    try:
-        data = json.loads(source)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"spec is not valid JSON: {error}") from None
-    if isinstance(data, dict) and isinstance(data.get("spec"), dict):
-        data = data["spec"]  # an exported spec.json
-    try:
-        return ArchSpec.from_dict(data)
-    except SpecError as error:
-        raise UsageError(str(error)) from None
+    if text not in PINNED and not text.lstrip().startswith("{") and not Path(text).is_file():
+        names = ", ".join(PINNED)
+        raise UsageError(f"{text!r} is not a pinned spec ({names}), a JSON object or a file")
+    return load_net(text, "spec").spec
 
 
 def layer_table(spec: ArchSpec, epochs: int) -> tuple[Table, list[str]]:
@@ -83,14 +68,14 @@ def show(text: str, epochs: int, plain: bool) -> int:
     for line in lines:
         console.print(line, highlight=False)
     console.print(f"spec: {spec.to_json()}", highlight=False, soft_wrap=True)
-    return 0
+    return 1 if any(line.startswith("FAIL") for line in lines) else 0  # a limit fails: 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(
         prog=PROG,
         description="Show an architecture spec: layers, params, FLOPs, "
-        "receptive field, and the task's limits.",
+        "receptive field, and the task's limits (exit 1 when a limit fails, 2 on bad input).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     shown = commands.add_parser("show", help="table of a spec's layers")

@@ -46,6 +46,7 @@ class RunOptions:
     base: str | None = None  # ablation: "baseline" or "trial:N"
     base_study: str | None = None  # ablation: the study trial:N belongs to
     variants: tuple[str, ...] | None = None  # ablation: the variants to run (None: all)
+    recipe: str | None = None  # a fixed net's recipe: a JSON file or object (--recipe)
     name: str | None = None  # store the study under this name instead of its own
     argv: tuple[str, ...] | None = None  # the command's arguments, recorded on the study
     worker: int = 0  # this process's index among the launcher's workers

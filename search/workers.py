@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 from search import data as mnist
 from search.console import make_console
-from search.errors import UsageError
+from search.errors import StudyFailed, UsageError
 from search.runner import open_study, validate_options
 from search.spawn import dismiss, label, reap, start_workers
 from search.storage import open_storage
@@ -84,7 +84,11 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
 
         if confirm is None:
             code = pool(lambda: prepare(study, options, workers))
-            _report_end(study, options, study.name, console.emit)
+            _report_end(study, options, study.name, console.emit, code)
+            if code == 1:
+                raise StudyFailed(
+                    f"{study.name}: stopped after repeated trial failures (see above)"
+                )
             if code != 0 or not auto_confirm or not _auto_confirm(study, options):
                 return code
             confirm = study.confirm_top
@@ -99,7 +103,7 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
         return code
 
 
-def _report_end(study: StudyDef, options: RunOptions, name: str, emit) -> None:
+def _report_end(study: StudyDef, options: RunOptions, name: str, emit, code: int = 0) -> None:
     import optuna
 
     from search.budget import rejections_exhausted, used
@@ -111,6 +115,8 @@ def _report_end(study: StudyDef, options: RunOptions, name: str, emit) -> None:
     free = study.rejections_free
     if used(finished, free) >= budget:
         stopped_by = "budget"
+    elif code == 1:
+        stopped_by = "failures"
     elif rejections_exhausted(finished, budget, free):
         stopped_by = "rejections"
     else:
@@ -317,7 +323,8 @@ def worker_main() -> int:
         emit = JsonLines(sys.stdout)
         optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
         optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
-        run_study(study, options, emit)
+        if run_study(study, options, emit).stopped_by == "failures":
+            return 1  # the launcher says so and exits 1, as the in-process path does
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2

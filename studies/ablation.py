@@ -14,6 +14,8 @@ study is stored as `ablation` for the baseline and `ablation.<study>-trial<N>` f
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ import optuna
 
 from archs import BASELINE, ArchSpec
 from search.errors import UsageError
+from search.nets import load_net, load_recipe
 from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal, RunOptions
 
@@ -151,15 +154,30 @@ def variants_of(
 
 
 def base_from(options: RunOptions, prefix: str = "ablation") -> tuple[str, ArchSpec, Recipe]:
-    """(study name, base spec, base recipe) from --base / --from; the name is `prefix` for the
-    baseline, else `prefix.<study>-trial<N>`."""
+    """(study name, base spec, base recipe) from --base / --from / --recipe; the name is `prefix`
+    for the baseline, `prefix.<study>-trial<N>` for a stored trial, `prefix.<stem>-<hash>` for
+    a net from a file. The recipe: --recipe, else the one the --base file carries, else the
+    stored trial's, else the reference recipe."""
+    name, spec, recipe = _base(options, prefix)
+    if options.recipe:
+        recipe = load_recipe(options.recipe)
+        name += "+recipe-" + hashlib.sha256(json.dumps(recipe.to_dict()).encode()).hexdigest()[:4]
+    return name, spec, recipe
+
+
+def _base(options: RunOptions, prefix: str) -> tuple[str, ArchSpec, Recipe]:
     base = options.base or "baseline"
     if base == "baseline":
         if options.base_study:
             raise UsageError("--from applies to --base trial:N only")
         return prefix if prefix == "ablation" else f"{prefix}.baseline", BASELINE, REFERENCE_RECIPE
-    if not base.startswith("trial:") or not base[len("trial:") :].isdigit():
-        raise UsageError(f"--base must be 'baseline' or 'trial:N', got {base!r}")
+    if not base.startswith("trial:"):
+        if options.base_study:
+            raise UsageError("--from applies to --base trial:N only")
+        net = load_net(base)
+        return f"{prefix}.{net.key}", net.spec, net.recipe or REFERENCE_RECIPE
+    if not base[len("trial:") :].isdigit():
+        raise UsageError(f"--base trial:N needs a trial number, got {base!r}")
     if not options.base_study:
         raise UsageError("--base trial:N needs --from STUDY (the study trial N belongs to)")
     from search.confirm import load_existing, stored_proposal

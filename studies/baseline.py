@@ -7,11 +7,14 @@ images for every seed and records test accuracy after every epoch; nothing is se
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import optuna
 
-from archs import BASELINE
-from search.recipe import REFERENCE_RECIPE
-from search.study import CnnStudy, Proposal
+from archs import BASELINE, ArchSpec
+from search.recipe import REFERENCE_RECIPE, Recipe
+from search.study import CnnStudy, Proposal, RunOptions
 
 # Test accuracy (%) after epochs 1..17 of the reference's single run.
 REFERENCE_CURVE = (
@@ -40,7 +43,41 @@ def sample(trial: optuna.trial.BaseTrial) -> Proposal:
     return Proposal(BASELINE, REFERENCE_RECIPE)
 
 
-STUDY = CnnStudy(
+@dataclass(frozen=True)
+class RepeatStudy(CnnStudy):
+    """One fixed net and recipe, once per seed: the pinned baseline, or `--base` (a stored trial
+    or a spec file) with `--recipe`, stored as `baseline.<name>`."""
+
+    base_spec: ArchSpec = BASELINE
+    base_recipe: Recipe = REFERENCE_RECIPE
+
+    def configure(self, options: RunOptions) -> RepeatStudy:
+        if options.base is None and options.recipe is None:
+            return self
+        from studies.ablation import base_from
+
+        name, spec, recipe = base_from(options, prefix="baseline")
+        if name == "baseline.baseline":
+            name = "baseline"
+        return dataclasses.replace(
+            self,
+            name=name,
+            description=f"{spec.summary} ({recipe.summary}), 19 epochs or fewer, once per seed",
+            base_spec=spec,
+            base_recipe=recipe,
+            sample=_fixed(spec, recipe),
+        )
+
+
+def _fixed(spec: ArchSpec, recipe: Recipe):
+    def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+        trial.suggest_int("seed", 0, 2**31 - 1)
+        return Proposal(spec, recipe)
+
+    return sample
+
+
+STUDY = RepeatStudy(
     name="baseline",
     description="the pinned 10,066-parameter reference net and recipe, 19 epochs, once per seed",
     direction="maximize",

@@ -570,14 +570,14 @@ def test_plain_console_prints_one_line_per_finished_trial_and_no_escapes():
         "trial 5 PRUNED  val 96.00  epochs 1  61.2s  pruned by MedianPruner at epoch 1"
         "  12-16|P|16-24|GAP  8,000 params",
         "trial 9 COMPLETE  val 98.70  epochs 3  240.0s  complete  8-8|P|8-16|GAP  3,000 params",
-        "x" * 117 + "...",
+        "x" * 130,  # whole, never cut
         "done demo: 2 complete, 1 pruned, 0 failed; 3/10 trials used (stopped by budget)",
         "top 1: trial 9  val 98.70  3/3 epochs  3,000 params  0.40M FLOPs  complete"
         "  8-8|P|8-16|GAP  sgd 0.1 none b64",
     ]
     assert len([line for line in lines if re.match(r"trial \d+ (COMPLETE|PRUNED)", line)]) == 3
     assert "\x1b" not in stream.getvalue()
-    assert max(len(line) for line in lines) == 120
+    assert max(len(line) for line in lines) == 130
 
 
 def test_plain_console_routes_optuna_warnings_and_lets_go_afterwards():

@@ -103,9 +103,16 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_blocks_of_the_wrong_type_are_a_spec_error_not_a_type_error():
-    problems = problems_of(blocks=8)
-    assert len(problems) == 1
-    assert problems[0].startswith("malformed spec: ")
+    assert problems_of(blocks=8) == ["blocks: must be a list of lists of widths, got 8"]
+    assert problems_of(blocks=((8,),), padding=1) == ["padding: must be a list of 0 or 1, got 1"]
+
+
+def test_an_unknown_transition_field_lists_the_known_ones():
+    with pytest.raises(SpecError) as caught:
+        ArchSpec.from_dict({"blocks": [[8], [8]], "transitions": [{"widht": 4}]})
+    assert caught.value.problems == [
+        "transition: unknown field 'widht' (known: pool, pool_bn, width)"
+    ]
 
 
 # --- normalisation: settings that cannot change the network ---------------------------------
@@ -191,7 +198,9 @@ def test_from_dict_unknown_transition_field():
     data = {**BASELINE.to_dict(), "transitions": [{"pool": "max", "kind": "avg"}]}
     with pytest.raises(SpecError) as caught:
         ArchSpec.from_dict(data)
-    assert caught.value.problems == ["transition: unknown field 'kind'"]
+    assert caught.value.problems == [
+        "transition: unknown field 'kind' (known: pool, pool_bn, width)"
+    ]
 
 
 @pytest.mark.parametrize(
