@@ -191,6 +191,7 @@ def _with_early_workers(args) -> int:
 
 def _main(args, early: EarlyWorkers) -> int:
     from search.console import make_console
+    from search.registry import find_study
     from search.study import configured
     from studies import STUDIES
 
@@ -198,13 +199,15 @@ def _main(args, early: EarlyWorkers) -> int:
         width = max(len(name) for name in STUDIES)
         for name, study in STUDIES.items():
             print(f"{name:<{width}}  {study.description}")
+        print(
+            "your own: --study path/to/my_study.py, a file that defines STUDY"
+            " (from search.study import CnnStudy, Proposal, ...; see the README)"
+        )
         return 0
     if not args.study:
         raise UsageError("--study NAME is required (see --list for the studies)")
-    if args.study not in STUDIES:
-        raise UsageError(f"unknown study {args.study!r}; known: {', '.join(STUDIES)} (see --list)")
     options = options_from(args)
-    study = configured(STUDIES[args.study], options)
+    study = configured(find_study(args.study), options)
     check_used(args, study)
     if options.threads:
         import torch

@@ -109,6 +109,8 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
     if "description" not in created.user_attrs:
         created.set_user_attr("description", study.description)
         created.set_user_attr("seed", seed)
+        if study.source:
+            created.set_user_attr("study_file", study.source)
     study_uuid(created)  # set once, when the study is created
     check_settings(created, trial_settings(study, options, study_seed(study, options)))
     return created

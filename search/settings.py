@@ -20,6 +20,8 @@ SETTINGS_KEY = "settings"  # what a trial means, as the study was created
 def trial_settings(study: StudyDef, options: RunOptions, seed: int) -> dict:
     """The settings that change what a trial means (plain JSON): a resume must match them."""
     settings: dict = {"study seed": seed}
+    if study.source_sha256:
+        settings["study file sha256"] = study.source_sha256
     if isinstance(study, CnnStudy):
         val_size = study.val_size
         if study.val_size and options.val_size is not None:

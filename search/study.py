@@ -1,4 +1,9 @@
-"""Study definitions: the frozen data a file under studies/ declares, and what a run may change.
+"""Study definitions: the frozen data a study file declares, and what a run may change.
+
+This is what a study file imports, inside the package (studies/) or anywhere else
+(`python -m search.run --study path/to/my_study.py`):
+
+    from search.study import REFERENCE_RECIPE, ArchSpec, CnnStudy, Limits, Proposal, Recipe
 
 `CnnStudy` searches (or repeats) CNNs: its `sample(trial) -> Proposal` is the only place that
 calls `trial.suggest_*`. `ToyStudy` drives the Part-A toy network. Both name their sampler and
@@ -14,9 +19,21 @@ from typing import Any
 
 import optuna
 
-from archs import ArchSpec
+from archs import ArchSpec, Transition
 from search.limits import Limits
-from search.recipe import Recipe
+from search.recipe import REFERENCE_RECIPE, Recipe
+
+__all__ = [  # the public API for study files
+    "REFERENCE_RECIPE",
+    "ArchSpec",
+    "CnnStudy",
+    "Limits",
+    "Proposal",
+    "Recipe",
+    "RunOptions",
+    "StudyDef",
+    "Transition",
+]
 
 CONFIRM_SUFFIX = ".confirm"  # the companion study holding confirmation runs of study NAME
 
@@ -77,6 +94,8 @@ class StudyDef:
         optuna.pruners.NopPruner()
     )
     needs_data: bool = True
+    source: str | None = None  # the file that defined a study from outside the package
+    source_sha256: str | None = None  # of that file's text, recorded on the stored study
 
     def enqueued(self, options: RunOptions) -> list[dict[str, Any]]:
         """Parameter sets to run before sampling (warm starts, one per seed, ...)."""

@@ -304,10 +304,10 @@ def worker_main() -> int:
 
         from search.confirm import confirm_worker_study
         from search.console import OptunaLogHandler
+        from search.registry import find_study
         from search.runner import run_study
         from search.study import configured
         from search.train import warm_up
-        from studies import STUDIES
 
         warm_up()  # while the launcher is still checking its input
         line = sys.stdin.readline()
@@ -317,7 +317,7 @@ def worker_main() -> int:
         torch.set_num_threads(config["threads"])
         stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
         options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
-        study = configured(STUDIES[config["study"]], options)
+        study = configured(find_study(config["study"]), options)
         if config.get("confirm"):
             study = confirm_worker_study(study, options, config["confirm"])
         emit = JsonLines(sys.stdout)

@@ -1,0 +1,76 @@
+"""A study file outside the package: the README's example, copied into a temporary folder."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from tests.conftest import REPO_ROOT
+
+
+def readme_example() -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    found = re.search(r"<!-- example-study -->\n```python\n(.*?)```", text, re.S)
+    assert found is not None, "README lost its example study"
+    return found.group(1)
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+
+
+def test_the_readme_example_is_at_most_40_lines():
+    assert len(readme_example().splitlines()) <= 40
+
+
+def test_the_readme_example_runs_from_anywhere_with_workers_and_resumes(tmp_path, data_root):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    study_file = folder / "my_study.py"
+    study_file.write_text(readme_example())
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    common = ["--study", str(study_file), "--epochs", "1", "--train-limit", "300", "--val-size",
+              "200", "--storage", url, "--data-root", str(data_root), "--plain"]  # fmt: skip
+    first = run([*common, "--trials", "2", "--workers", "2"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    stored = optuna.load_study(study_name="my-study", storage=url)
+    trained = [t for t in stored.trials if t.user_attrs.get("train_steps", 0) > 0]
+    assert len(trained) == 2
+    assert all(t.user_attrs["params"] < 10_000 for t in trained)
+    assert stored.user_attrs["study_file"] == str(study_file.resolve())
+    assert set(trained[0].params) == {"first", "second", "lr"}
+
+    resumed = run([*common, "--trials", "3", "--workers", "1"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    stored = optuna.load_study(study_name="my-study", storage=url)
+    assert sum(t.user_attrs.get("train_steps", 0) > 0 for t in stored.trials) == 3
+
+    study_file.write_text(readme_example() + "\n# changed\n")
+    changed = run([*common, "--trials", "4", "--workers", "1"], tmp_path)
+    assert changed.returncode == 2
+    line = changed.stderr.strip()
+    assert "study file sha256" in line and "(stored) vs" in line and "--name NEW" in line
+
+
+def test_bad_study_files_are_one_line_and_exit_2(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import no_such_module_here\n")
+    empty = tmp_path / "empty.py"
+    empty.write_text("X = 1\n")
+    for path, words in (
+        (tmp_path / "missing.py", "no such file"),
+        (broken, "failed to import: ModuleNotFoundError"),
+        (empty, "defines no STUDY"),
+    ):
+        result = run(["--study", str(path), "--storage", f"sqlite:///{tmp_path}/s.db"], tmp_path)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and words in lines[0] and path.name in lines[0], result.stderr
+    assert not (tmp_path / "s.db").exists()
