@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -12,8 +13,29 @@ from search.errors import StudyFailed, UsageError
 INTERRUPTED = 130  # the shell's convention for a process ended by SIGINT
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help when it has a default the text does not state
+    (None and False say nothing: the help says what happens without the option)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            default in (None, False, argparse.SUPPRESS)
+            or "default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: `prog: error: ... (see --help)`, exit status 2."""
+    """argparse with one-line errors: `prog: error: ... (see --help)`, exit status 2, and every
+    option's default shown in --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsShown)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -44,3 +66,6 @@ def main_guard(prog: str, run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; run the same command again to resume", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

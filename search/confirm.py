@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from archs import ArchSpec
 from search import data as mnist
 from search.errors import UsageError
-from search.leaderboard import recipe_summary
+from search.leaderboard_rows import recipe_summary
 from search.recipe import Recipe
 from search.runner import (
     open_study,

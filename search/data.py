@@ -225,12 +225,12 @@ class Augment:
         return self.degrees > 0 or self.translate > 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m search.data") -> int:
     """`python -m search.data fetch`: fetch the missing MNIST files, and nothing else."""
     from search.cli import Parser, main_guard
 
     parser = Parser(
-        prog="python -m search.data",
+        prog=prog,
         description="Fetch MNIST (the four standard idx .gz files) into <data root>/MNIST/raw/,"
         " hash-checked, from the public mirrors or $MNIST_MIRROR; files already there are kept.",
     )

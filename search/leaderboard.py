@@ -10,154 +10,88 @@ from __future__ import annotations
 
 import sys
 
-import optuna
-from optuna.study import StudyDirection
-from optuna.trial import FrozenTrial, TrialState
-
 from search.cli import Parser, main_guard, positive_int
-from search.errors import UsageError
-from search.storage import open_storage, require_existing, resolve_url, study_names
 
 PROG = "python -m search.leaderboard"
-TOP = 10  # rows shown unless --top says otherwise
+TOP = 10  # rows shown unless --top says otherwise (search.leaderboard_rows.TOP)
+FORMATS = ("table", "json", "csv")
 
 
-def leaderboard_rows(optuna_study: optuna.Study, top: int = TOP) -> list[dict]:
-    """The `top` best trials of `optuna_study` as plain dicts, rank 1 first."""
-    minimize = optuna_study.directions[0] == StudyDirection.MINIMIZE
-    trials = [t for t in optuna_study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
-    ranked = sorted(trials, key=lambda trial: _rank_key(trial, minimize))
-    return [_row(rank, trial) for rank, trial in enumerate(ranked[:top], start=1)]
-
-
-def leaderboard_event(optuna_study: optuna.Study, top: int = TOP) -> dict:
-    """The console event carrying the current leaderboard (the runner emits it per trial end)."""
-    return {
-        "type": "leaderboard",
-        "study": optuna_study.study_name,
-        "rows": leaderboard_rows(optuna_study, top),
-    }
-
-
-def best_val_acc(trial: FrozenTrial) -> float | None:
-    return max((v for v in trial.user_attrs.get("val_acc", []) if v is not None), default=None)
-
-
-def _rank_key(trial: FrozenTrial, minimize: bool) -> tuple[int, float, int]:
-    if trial.state == TrialState.COMPLETE and trial.value is not None:
-        return (0, trial.value if minimize else -trial.value, trial.number)
-    best = best_val_acc(trial)
-    if trial.state == TrialState.PRUNED and best is not None:
-        return (1, -best, trial.number)
-    return (2, 0.0, trial.number)
-
-
-def _row(rank: int, trial: FrozenTrial) -> dict:
-    attrs = trial.user_attrs
-    return {
-        "rank": rank,
-        "trial": trial.number,
-        "summary": attrs.get("summary") or _params_summary(trial.params),
-        "recipe": recipe_summary(attrs),
-        "params": attrs.get("params"),
-        "flops": attrs.get("flops"),
-        "best_val_acc": best_val_acc(trial),
-        "test_at_best": attrs.get("test_at_best"),
-        "epochs_run": _epochs_run(attrs),
-        "epochs": (attrs.get("recipe") or {}).get("epochs", attrs.get("steps")),
-        "state": trial.state.name,
-        "end_reason": attrs.get("end_reason"),
-        "value": trial.value if trial.state == TrialState.COMPLETE else None,
-    }
-
-
-def recipe_summary(attrs: dict) -> str | None:
-    """The stored recipe in one line (search.recipe.Recipe.summary); None without one. Fields
-    this version does not know (a trial stored by another version) are left out."""
-    import dataclasses
-
-    from search.recipe import Recipe
-
-    stored = attrs.get("recipe")
-    if not stored:
-        return None
-    known = {field.name for field in dataclasses.fields(Recipe)}
-    return Recipe.from_dict({k: v for k, v in stored.items() if k in known}).summary
-
-
-def _epochs_run(attrs: dict) -> int:
-    """Epochs trained (per-epoch lists); for the toy study, gradient steps taken."""
-    for name in ("val_acc", "test_acc"):
-        if isinstance(attrs.get(name), list) and attrs[name]:
-            return len(attrs[name])
-    if isinstance(attrs.get("e_total"), list) and attrs["e_total"]:
-        return len(attrs["e_total"]) - 1  # e_total[0] is before the first step
-    return 0
-
-
-def _params_summary(params: dict) -> str | None:
-    """Trials without a spec summary (the lr-sweep toy study): their sampled parameters."""
-    if not params:
-        return None
-    return ", ".join(
-        f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
-        for name, value in params.items()
-    )
-
-
-def build_parser() -> Parser:
+def build_parser(prog: str = PROG) -> Parser:
     parser = Parser(
-        prog=PROG,
-        description="Print a study's leaderboard from its storage (during a run or after).",
-        epilog="Examples: --study cnn20k | --study cnn20k --top 25 --storage postgresql://...",
+        prog=prog,
+        description="Print a study's leaderboard from its storage (during a run or after);"
+        " without --study, list the stored studies.",
+        epilog="Examples: (list the studies) | --study cnn20k | --study cnn20k --top 25"
+        " --storage postgresql://... | --study cnn20k --format csv > top.csv",
     )
-    parser.add_argument("--study", required=True, help="study name as stored")
-    parser.add_argument("--top", type=positive_int, default=TOP, help=f"rows (default {TOP})")
+    parser.add_argument("--study", help="study name as stored (default: list the studies)")
+    parser.add_argument(
+        "--top", type=positive_int, default=TOP, help="rows (default: %(default)s)"
+    )
     parser.add_argument(
         "--storage",
         help="Optuna storage URL, or journal:PATH (default: "
         "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
     )
-    parser.add_argument("--plain", action="store_true", help="no colour, width 120")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), or json / csv on stdout for scripts",
+    )
+    parser.add_argument("--plain", action="store_true", help="table: no colour, width 120")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return main_guard(PROG, lambda: _main(args))
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
+    return main_guard(prog, lambda: _main(args))
 
 
 def _main(args) -> int:
-    from search.console import print_leaderboard
+    from search import leaderboard_rows as board
 
-    optuna_study = load_existing(args.study, args.storage)
-    rows = leaderboard_rows(optuna_study, args.top)
-    print_leaderboard(rows, _title(optuna_study, len(rows)), plain=args.plain)
+    if args.study is None:
+        rows = board.study_list(args.storage)
+        if args.format == "table":
+            _print_studies(rows)
+            return 0
+    else:
+        optuna_study = board.load_existing(args.study, args.storage)
+        rows = board.leaderboard_rows(optuna_study, args.top)
+        if args.format == "table":
+            from search.console import print_leaderboard
+
+            print_leaderboard(rows, board._title(optuna_study, len(rows)), plain=args.plain)
+            return 0
+    _print_data(rows, args.format)
     return 0
 
 
-def load_existing(name: str, url: str | None) -> optuna.Study:
-    """Study `name` in the storage at `url`; UsageError (nothing created) if either is missing."""
-    url = resolve_url(url)
-    require_existing(url)
-    storage = open_storage(url, heartbeat=False)
-    names = study_names(storage)
-    if name not in names:
-        known = ", ".join(sorted(names)) or "none"
-        raise UsageError(f"no study {name!r} in {url}; studies there: {known}")
-    return optuna.load_study(study_name=name, storage=storage)
+def _print_studies(rows: list[dict]) -> None:
+    width = max((len(row["study"]) for row in rows), default=0)
+    for row in rows:
+        print(
+            f"{row['study']:<{width}}  {row['trials']:>4} trials ({row['complete']} complete,"
+            f" {row['pruned']} pruned, {row['failed']} failed)  {row['description'] or ''}"
+        )
 
 
-def _title(optuna_study: optuna.Study, shown: int) -> str:
-    found = {state: 0 for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
-    for trial in optuna_study.get_trials(deepcopy=False):
-        if trial.state.name in found:
-            found[trial.state.name] += 1
-    return (
-        f"{optuna_study.study_name}: top {shown} of {sum(found.values())} trials"
-        f" ({found['COMPLETE']} complete, {found['PRUNED']} pruned, {found['FAIL']} failed,"
-        f" {found['RUNNING']} running)"
-    )
+def _print_data(rows: list[dict], form: str) -> None:
+    """json: the rows as they are; csv: one line per row, nested values as JSON text."""
+    import csv
+    import json
+
+    if form == "json":
+        print(json.dumps(rows, indent=1))
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["study"])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+        )
 
 
 if __name__ == "__main__":

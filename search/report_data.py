@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from search.leaderboard import best_val_acc
+from search.leaderboard_rows import best_val_acc
 from search.study import CONFIRM_SUFFIX
 
 BASELINE_SUMMARY = "8-16-16|P|T8|16-32|GAP"  # archs.BASELINE.summary, as stored on trials

@@ -12,10 +12,9 @@ from collections import Counter
 
 from optuna.trial import FrozenTrial
 
+from search.report import DEFAULT_OUT, PROG
 from search.storage import DEFAULT_STORAGE
 
-PROG = "python -m search.report"
-DEFAULT_OUT = "runs/reports"  # beside the default storage; the committed reports/ is explicit
 DATA_FILES = ("data.json", "trials.csv")  # written next to every README
 
 

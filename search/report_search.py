@@ -20,7 +20,7 @@ from search import report_figures as figures
 from search import report_format as fmt
 from search.confirm import TARGET_ACC, confirmation_summaries
 from search.data import TRAIN_COUNT
-from search.leaderboard import best_val_acc, leaderboard_rows
+from search.leaderboard_rows import best_val_acc, leaderboard_rows
 from search.report_data import (
     END_KINDS,
     accuracy_points,

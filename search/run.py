@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 PROG = "python -m search.run"
 
 
-def build_parser() -> Parser:
+def build_parser(prog: str = PROG) -> Parser:
     parser = Parser(
-        prog=PROG,
+        prog=prog,
         description="Run or resume an architecture-search study stored in an Optuna storage.",
         epilog="Examples: --list | --study cnn20k | --study baseline --seeds 1 2 3 4 5 |"
         " --study cnn20k --workers 2 | --study cnn20k --confirm 3 | --study cnn20k --replay 7 |"
@@ -55,7 +55,12 @@ def build_parser() -> Parser:
         help="never fetch MNIST: missing files are an error (also $MNIST_OFFLINE=1); by default"
         " missing files are fetched, hash-checked, from the public mirrors or $MNIST_MIRROR",
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where trials train; auto: cuda when a GPU is visible, else cpu",
+    )
     parser.add_argument(
         "--epochs", type=positive_int, help="epochs per trial (<= the study's cap)"
     )
@@ -176,10 +181,10 @@ def options_from(args) -> RunOptions:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
     args.argv = tuple(sys.argv[1:] if argv is None else argv)  # recorded on the study
-    return main_guard(PROG, lambda: _with_early_workers(args))
+    return main_guard(prog, lambda: _with_early_workers(args))
 
 
 def _with_early_workers(args) -> int:

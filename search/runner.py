@@ -34,7 +34,7 @@ from search.budget import (
     used,
 )
 from search.errors import UsageError
-from search.leaderboard import leaderboard_event
+from search.leaderboard_rows import leaderboard_event
 from search.objective import TrialContext, cnn_objective
 from search.provenance import record_session, study_uuid
 from search.pruners import ENQUEUED

@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-
-from archs import PINNED, ArchSpec, build, layer_geometry
 from search.cli import Parser, main_guard
 from search.errors import UsageError
-from search.limits import Limits
-from search.nets import load_net
-from search.profile import profile
 from search.recipe import MAX_EPOCHS
+
+if TYPE_CHECKING:  # torch, rich and fvcore load only once a spec is shown, not for --help
+    from rich.table import Table
+
+    from archs import ArchSpec
 
 PROG = "python -m archs"
 
 
 def load_spec(text: str) -> ArchSpec:
     """A pinned name, a JSON object, or a path to a JSON file; UsageError when none fits."""
+    from archs import PINNED
+    from search.nets import load_net
+
     if text not in PINNED and not text.lstrip().startswith("{") and not Path(text).is_file():
         names = ", ".join(PINNED)
         raise UsageError(f"{text!r} is not a pinned spec ({names}), a JSON object or a file")
@@ -34,6 +36,12 @@ def load_spec(text: str) -> ArchSpec:
 
 def layer_table(spec: ArchSpec, epochs: int) -> tuple[Table, list[str]]:
     """The layer table and one line per limit verdict."""
+    from rich.table import Table
+
+    from archs import build, layer_geometry
+    from search.limits import Limits
+    from search.profile import profile
+
     model = build(spec)
     measured = profile(model)
     receptive = {layer.name: layer.rf for layer in layer_geometry(spec)}
@@ -61,6 +69,8 @@ def layer_table(spec: ArchSpec, epochs: int) -> tuple[Table, list[str]]:
 
 
 def show(text: str, epochs: int, plain: bool) -> int:
+    from rich.console import Console
+
     spec = load_spec(text)
     console = Console(width=100 if plain else None, no_color=plain, soft_wrap=False)
     table, lines = layer_table(spec, epochs)
@@ -71,9 +81,9 @@ def show(text: str, epochs: int, plain: bool) -> int:
     return 1 if any(line.startswith("FAIL") for line in lines) else 0  # a limit fails: 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     parser = Parser(
-        prog=PROG,
+        prog=prog,
         description="Show an architecture spec: layers, params, FLOPs, "
         "receptive field, and the task's limits (exit 1 when a limit fails, 2 on bad input).",
     )
@@ -84,4 +94,4 @@ def main(argv: list[str] | None = None) -> int:
     shown.add_argument("--plain", action="store_true", help="no colour, width 100")
     args = parser.parse_args(argv)
     plain = args.plain or not sys.stdout.isatty()
-    return main_guard(PROG, lambda: show(args.spec, args.epochs, plain))
+    return main_guard(prog, lambda: show(args.spec, args.epochs, plain))

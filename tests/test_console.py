@@ -27,7 +27,7 @@ from search.console import (
     make_console,
     wants_plain,
 )
-from search.leaderboard import leaderboard_rows
+from search.leaderboard_rows import leaderboard_rows
 from search.live import LiveConsole
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,95 @@
+"""`cnnsearch VERB`: every verb's --help is light and complete, and each verb runs for real."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search.commands import VERBS
+from tests.conftest import REPO_ROOT
+
+HEAVY = ("torch", "optuna", "pandas")
+PROBE = """
+import sys
+from search.commands import main
+try:
+    main([{verb!r}, "--help"])
+except SystemExit:
+    pass
+print("LOADED", [m for m in {heavy!r} if m in sys.modules])
+"""
+
+
+def cnnsearch(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "search.commands", *args], cwd=cwd, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("verb", [v for v in VERBS if v != "data"])
+def test_help_loads_no_heavy_library_and_documents_every_option(verb):
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(verb=verb, heavy=HEAVY)], cwd=REPO_ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout, result.stdout[-300:]
+    assert f"usage: cnnsearch {verb}" in result.stdout
+
+
+def parsers() -> dict[str, argparse.ArgumentParser]:
+    from search import leaderboard, report, run
+
+    return {
+        "run": run.build_parser(),
+        "report": report.build_parser(),
+        "leaderboard": leaderboard.build_parser(),
+    }
+
+
+@pytest.mark.parametrize("verb", ["run", "report", "leaderboard"])
+def test_every_option_has_help(verb):
+    parser = parsers()[verb]
+    missing = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
+    assert missing == []
+
+
+def test_top_level_help_and_version(tmp_path):
+    helped = cnnsearch(["--help"], tmp_path)
+    assert helped.returncode == 0 and "usage: cnnsearch" in helped.stdout
+    for verb in VERBS:
+        assert f"\n  {verb} " in helped.stdout
+    version = cnnsearch(["--version"], tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("cnnsearch ")
+
+
+def test_every_verb_runs_for_real(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    listed = cnnsearch(["run", "--list"], tmp_path)
+    assert listed.returncode == 0 and "cnn20k" in listed.stdout
+    ran = cnnsearch(["run", "--study", "lr-sweep", "--storage", url, "--plain"], tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    board = cnnsearch(["leaderboard", "--storage", url, "--format", "json"], tmp_path)
+    assert board.returncode == 0, board.stderr
+    assert [row["study"] for row in json.loads(board.stdout)] == ["lr-sweep"]
+    assert json.loads(board.stdout)[0]["complete"] == 6
+    rows = cnnsearch(["leaderboard", "--study", "lr-sweep", "--storage", url, "--format",
+                      "csv"], tmp_path)  # fmt: skip
+    assert rows.returncode == 0 and len(rows.stdout.strip().splitlines()) == 1 + 6
+    out = tmp_path / "out"
+    report = cnnsearch(["report", "--storage", url, "--out", str(out)], tmp_path)
+    assert report.returncode == 0 and (out / "lr-sweep" / "README.md").is_file()
+    shown = cnnsearch(["show", "baseline", "--plain"], tmp_path)
+    assert shown.returncode == 0 and "10,066" in shown.stdout
+    data = cnnsearch(["data", "fetch", "--data-root", str(data_root)], tmp_path)
+    assert data.returncode == 0 and "60,000 training and 10,000 test images" in data.stdout
+    bench = cnnsearch(["bench", "--data-root", str(data_root), "--batches", "3", "--quick"],
+                      tmp_path)  # fmt: skip
+    assert bench.returncode == 0, bench.stderr
+    assert "img/s" in bench.stdout
