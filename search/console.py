@@ -248,7 +248,7 @@ def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
         table.add_column("recipe", overflow="fold", min_width=14)
     for name in ("params", "FLOPs", "val", "test@best", "epochs") + ("value",) * show_value:
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("end", min_width=12)
+    table.add_column("end", min_width=12, max_width=44, no_wrap=True, overflow="ellipsis")
     for row in rows:
         value = [] if not show_value else ["-" if row["value"] is None else f"{row['value']:.4g}"]
         style = {"COMPLETE": None, "FAIL": "red", "RUNNING": "cyan"}.get(row["state"], "dim")

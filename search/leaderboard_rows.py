@@ -51,7 +51,7 @@ def _row(rank: int, trial: FrozenTrial) -> dict:
     return {
         "rank": rank,
         "trial": trial.number,
-        "summary": attrs.get("summary") or _params_summary(trial.params),
+        "summary": attrs.get("summary") or _unbuilt_summary(trial),
         "recipe": recipe_summary(attrs),
         "params": attrs.get("params"),
         "flops": attrs.get("flops"),
@@ -87,6 +87,14 @@ def _epochs_run(attrs: dict) -> int:
     if isinstance(attrs.get("e_total"), list) and attrs["e_total"]:
         return len(attrs["e_total"]) - 1  # e_total[0] is before the first step
     return 0
+
+
+def _unbuilt_summary(trial: FrozenTrial) -> str | None:
+    """A trial with no spec summary: a proposal rejected as invalid says so in a word (its
+    reason is the end column); a toy trial shows its few sampled parameters."""
+    if trial.user_attrs.get("end_kind") == "invalid":
+        return "(invalid proposal)"
+    return _params_summary(trial.params)
 
 
 def _params_summary(params: dict) -> str | None:

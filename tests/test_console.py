@@ -693,3 +693,23 @@ def test_the_rich_leaderboard_shows_the_recipe_when_it_is_what_tells_rows_apart(
     ]
     text = rendered(same_spec)
     assert "recipe" in text and "adamw 0.0037 onecycle b32 rot15" in text
+
+
+def test_a_rejected_proposal_is_one_row_with_its_reason(tmp_path):
+    """An invalid proposal has no spec: one row saying so, its reason in the end column, not
+    its twenty-odd sampled parameters folded over several lines."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", study_name="r")
+    params = {f"choice_{i}": i for i in range(20)}
+    trial = optuna.trial.create_trial(
+        params=params,
+        distributions={k: optuna.distributions.IntDistribution(0, 30) for k in params},
+        state=optuna.trial.TrialState.PRUNED,
+        user_attrs={"end_kind": "invalid", "end_reason": "pruned: invalid spec: " + "x" * 150},
+    )
+    study.add_trial(trial)
+    rows = leaderboard_rows(study)
+    assert rows[0]["summary"] == "(invalid proposal)"
+    out = Console(file=io.StringIO(), width=120, color_system=None)
+    out.print(leaderboard_table(rows))
+    body = [line for line in out.file.getvalue().splitlines() if line.strip()][2:]
+    assert len(body) == 1 and "(invalid proposal)" in body[0] and "pruned: invalid" in body[0]
