@@ -88,7 +88,9 @@ def test_confirmation_resumes_without_running_anything_twice(two_trials):
         patch.chdir(folder)
         again = confirm(STUDIES["cnn20k"], options, 2)
     assert again == summaries
-    assert len(load(folder, "cnn20k.confirm").trials) == 4
+    # one run per (confirmed trial, seed), none twice: 2 seeds x the 1-2 trials that completed
+    # (whether the second of 2048 images clears the pruner's 50% floor after 2 epochs varies)
+    assert len(load(folder, "cnn20k.confirm").trials) == 2 * len(summaries) >= 2
 
 
 def test_preparing_a_confirmation_records_the_command_on_the_companion(two_trials):
@@ -102,7 +104,8 @@ def test_preparing_a_confirmation_records_the_command_on_the_companion(two_trial
     sessions = load(folder, "cnn20k.confirm").user_attrs["sessions"]
     assert sessions[-1]["command"].endswith("--confirm 2 --workers 2")
     assert sessions[-1]["workers"] == 2
-    assert len(load(folder, "cnn20k.confirm").trials) == 4  # nothing enqueued twice
+    confirmed = {t.params["source_trial"] for t in load(folder, "cnn20k.confirm").trials}
+    assert len(load(folder, "cnn20k.confirm").trials) == 2 * len(confirmed)  # none twice
 
 
 def test_replay_reproduces_a_trial_exactly(two_trials):
