@@ -306,8 +306,9 @@ def test_resumed_sampler_continues_without_duplicates(in_tmp, data_root):
 def test_list_and_help(tmp_path):
     listed = cli(["--list"], cwd=tmp_path)
     assert listed.returncode == 0
-    names = [line.split()[0] for line in listed.stdout.splitlines()]
-    assert names == list(STUDIES)
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == list(STUDIES)
+    assert lines[-1].startswith("your own: --study path/to/my_study.py")
     for module in ("search.run", "search.report", "search.leaderboard", "search.bench", "archs"):
         shown = subprocess.run(
             [sys.executable, "-m", module, "--help"],
