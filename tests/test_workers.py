@@ -136,7 +136,7 @@ def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, req
         pattern = re.compile(rf"trial {trial.number} (COMPLETE|PRUNED) ")
         ended = [line for line in lines if pattern.match(line)]
         assert len(ended) == 1, (trial.number, result.stdout)
-    assert "\x1b" not in result.stdout and max(len(line) for line in lines) <= 120
+    assert "\x1b" not in result.stdout  # plain: no escapes; lines are never cut
     drawn = [json.dumps(t.params, sort_keys=True) for t in trials if t.number > 0]  # 0: baseline
     assert len(set(drawn)) == len(drawn)  # the two workers' samplers draw different points
     assert "starting 2 workers x 1 torch threads" in result.stdout or os.cpu_count() != 2
