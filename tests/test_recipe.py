@@ -52,8 +52,10 @@ def test_a_base_value_outside_the_space_is_added_to_its_choices():
 
 
 def test_bad_base_options_are_one_line_errors():
-    with pytest.raises(UsageError, match="--base must be 'baseline' or 'trial:N'"):
+    with pytest.raises(UsageError, match="--base trial:N needs a trial number, got 'trial:x'"):
         STUDY.configure(RunOptions(base="trial:x"))
+    with pytest.raises(UsageError, match="--base 'nonsense': no such file"):
+        STUDY.configure(RunOptions(base="nonsense"))
     with pytest.raises(UsageError, match="needs --from STUDY"):
         STUDY.configure(RunOptions(base="trial:0"))
 
