@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from optuna.trial import FrozenTrial, TrialState
@@ -37,3 +39,21 @@ def trained(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     """Finished trials that used a search's budget: not those rejected before training."""
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     return [t for t in finished if t.user_attrs.get("end_kind") not in ("limit", "invalid")]
+
+
+def search_run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python -m search.run ARGS` in `cwd`, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The single stderr line of a command that exited 2, checked to hold each of `words`."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]

@@ -29,6 +29,7 @@ from search.console import (
 )
 from search.leaderboard_rows import leaderboard_rows
 from search.live import LiveConsole
+from search.runner import counts
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {"COMPLETE": 2, "PRUNED": 1, "FAIL": 0, "RUNNING": 0, "WAITING": 0}
@@ -713,3 +714,30 @@ def test_a_rejected_proposal_is_one_row_with_its_reason(tmp_path):
     out.print(leaderboard_table(rows))
     body = [line for line in out.file.getvalue().splitlines() if line.strip()][2:]
     assert len(body) == 1 and "(invalid proposal)" in body[0] and "pruned: invalid" in body[0]
+
+
+def test_an_interrupted_trial_is_interrupted_not_a_failure_dump(tmp_path):
+    stream, logger = io.StringIO(), optuna.logging.get_logger("optuna")
+    with PlainConsole(stream):
+        logger.warning(
+            "Trial 0 failed with parameters: {'a': 1, 'b': 2} because of the following error:"
+            " KeyboardInterrupt()."
+        )
+        logger.warning("Trial 0 failed with value None.")
+        logger.warning("Trial 1 failed with parameters: {'a': 1} because of ValueError('x').")
+    assert stream.getvalue() == (
+        "optuna warning: Trial 1 failed with parameters: {'a': 1} because of ValueError('x').\n"
+    )
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'i.db'}", study_name="i")
+    for kind in ("interrupted", "failed", "interrupted"):
+        study.add_trial(
+            optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={"end_kind": kind})
+        )
+    found = counts(study)
+    assert (found["FAIL"], found["INTERRUPTED"]) == (1, 2)
+    assert format_event(
+        {"type": "done", "study": "i", "counts": found, "budget": 3, "stopped_by": "interruption"}
+    ) == (
+        "done i: 0 complete, 0 pruned, 1 failed, 2 interrupted; 0/3 trials used"
+        " (stopped by interruption)"
+    )

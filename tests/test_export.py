@@ -7,8 +7,6 @@ the same study name in two storages can neither overwrite the other's weights no
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
@@ -17,18 +15,12 @@ import torch
 from archs import ArchSpec, build
 from search.data import load_mnist, normalise
 from tests.conftest import REPO_ROOT
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
+from tests.run_args import search_run
 
 
 def repeat(folder: Path, storage: str, seed: int, data_root) -> optuna.trial.FrozenTrial:
     """The baseline, one epoch on 300 images with `seed`, in `storage`; its trial 0."""
-    result = run(
+    result = search_run(
         ["--study", "baseline", "--seeds", str(seed), "--epochs", "1", "--train-limit", "300",
          "--storage", storage, "--data-root", str(data_root), "--workers", "1", "--plain"],
         folder,
@@ -45,7 +37,7 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
     assert first.user_attrs["weights_sha256"] != second.user_attrs["weights_sha256"]
 
     out = tmp_path / "exported"
-    result = run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url],
+    result = search_run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url],
                  tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     state = torch.load(out / "weights.pt", weights_only=True)
@@ -60,8 +52,8 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
     # another run's file under the first trial's path (what a shared path allowed): refused
     shutil.copy(second.user_attrs["weights_path"], first.user_attrs["weights_path"])
     again = tmp_path / "again"
-    result = run(["--study", "baseline", "--export", "0", str(again), "--storage", first_url],
-                 tmp_path)  # fmt: skip
+    args = ["--study", "baseline", "--export", "0", str(again), "--storage", first_url]
+    result = search_run(args, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "is not trial 0's weights" in lines[0], result.stderr
@@ -81,8 +73,8 @@ def test_export_into_a_file_or_a_full_folder_is_refused(tmp_path, data_root):
         (full, "exists and is not empty"),
         (tmp_path / "no" / "such" / "dir", "cannot write in"),
     ):
-        result = run(["--study", "baseline", "--export", "0", str(target), "--storage", url],
-                     tmp_path)  # fmt: skip
+        args = ["--study", "baseline", "--export", "0", str(target), "--storage", url]
+        result = search_run(args, tmp_path)
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.splitlines()) == 1 and words in result.stderr, result.stderr
     assert a_file.read_text() == "mine" and sorted(p.name for p in full.iterdir()) == ["keep.txt"]

@@ -22,6 +22,7 @@ from search import fetch
 from search.data import FILES, load_mnist
 from tests.conftest import REPO_ROOT
 from tests.mirror import Missing, Stall, Truncated, serve
+from tests.run_args import one_line_error
 
 NAMES = [name for name, _, _ in FILES.values()]
 TRAIN_IMAGES = "train-images-idx3-ubyte"
@@ -49,15 +50,6 @@ def fetch_command(
         [sys.executable, "-m", "search.data", "fetch", "--data-root", str(root)],
         cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120, **options,
     )  # fmt: skip
-
-
-def assert_one_line_failure(result, *words: str) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 def test_the_pinned_hashes_are_those_of_the_real_files(originals):
@@ -132,7 +124,7 @@ def test_each_failure_exits_2_with_one_line_and_leaves_nothing(tmp_path, origina
     served[f"{TRAIN_IMAGES}.gz"] = make(originals[f"{TRAIN_IMAGES}.gz"])
     with serve(served) as mirror:
         result = fetch_command(tmp_path / "data", online(mirror, MNIST_FETCH_TIMEOUT="1"))
-    line = assert_one_line_failure(result, f"{TRAIN_IMAGES}.gz", cause, mirror)
+    line = one_line_error(result, f"{TRAIN_IMAGES}.gz", cause, mirror)
     assert line.startswith("python -m search.data: error: cannot fetch MNIST file")
     assert list(tmp_path.iterdir()) == []  # not even the folders it made
 
@@ -145,7 +137,7 @@ def test_a_write_that_fails_midway_exits_2_and_leaves_nothing(tmp_path, original
 
     with serve(originals) as mirror:
         result = fetch_command(tmp_path / "data", online(mirror), preexec_fn=small_files)
-    assert_one_line_failure(result, f"cannot write {tmp_path / 'data'}", "File too large")
+    one_line_error(result, f"cannot write {tmp_path / 'data'}", "File too large")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -156,7 +148,7 @@ def test_offline_never_fetches_and_says_what_to_do(tmp_path, originals):
              "--data-root", str(tmp_path / "data"), "--storage", f"sqlite:///{tmp_path}/s.db"],
             cwd=REPO_ROOT, env=online(mirror), capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-    line = assert_one_line_failure(result, "MNIST files missing", "offline", "MNIST_MIRROR")
+    line = one_line_error(result, "MNIST files missing", "offline", "MNIST_MIRROR")
     assert "train-images-idx3-ubyte.gz" in line
     assert list(tmp_path.iterdir()) == []
 
@@ -209,6 +201,6 @@ def test_the_main_command_against_a_truncating_mirror_exits_2_and_keeps_nothing(
             MAIN_COMMAND + QUICK, cwd=clone, env=online(mirror),
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
-    assert_one_line_failure(result, f"{TRAIN_IMAGES}.gz", "connection broken")
+    one_line_error(result, f"{TRAIN_IMAGES}.gz", "connection broken")
     assert not (clone / "data").exists()
     assert not (clone / "runs").exists()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import optuna
 import pytest
@@ -18,16 +15,10 @@ from search.report import main as report_main
 from search.study import RunOptions, configured
 from studies import STUDIES
 from tests.conftest import REPO_ROOT
+from tests.run_args import search_run as run
 
 WINNER = REPO_ROOT / "reports" / "cnn5k" / "trial30" / "spec.json"
 SMALL = {"blocks": [[8], [12]], "transitions": [{"width": 6}], "head": "conv_reduce"}
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
 
 
 def test_an_exported_spec_brings_its_recipe_and_names_the_study_by_file_and_hash():

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import optuna
 
 from tests.conftest import REPO_ROOT
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-
-
-def one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
+from tests.run_args import one_line_error
+from tests.run_args import search_run as run
 
 
 def test_a_storage_in_a_folder_that_does_not_exist_is_refused(tmp_path):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import optuna
 
 from tests.conftest import REPO_ROOT
+from tests.run_args import search_run as run
 
 
 def readme_example() -> str:
@@ -17,13 +15,6 @@ def readme_example() -> str:
     found = re.search(r"<!-- example-study -->\n```python\n(.*?)```", text, re.S)
     assert found is not None, "README lost its example study"
     return found.group(1)
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=600,
-    )  # fmt: skip
 
 
 def test_the_readme_example_is_at_most_40_lines():
