@@ -212,7 +212,9 @@ def unfinished_text(companion, study_name: str) -> str:
     done = sum(t.state == TrialState.COMPLETE for t in trials)
     if done == len(trials):
         return ""
-    sources = len({t.params.get("source_trial") for t in trials})
+    # a waiting run's parameters are still the fixed ones it was enqueued with
+    sources = len({(t.params or t.system_attrs.get("fixed_params", {})).get("source_trial")
+                   for t in trials})  # fmt: skip
     return (
         f"\n\n**Unfinished:** {done} of {len(trials)} confirmation runs are complete; the rows"
         " above average the finished ones only. Finish them with"

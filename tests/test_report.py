@@ -183,6 +183,9 @@ def test_confirmed_winners_are_the_companion_runs(built, rendered):
         assert row["min %"] == pct(min(finals))
         assert row["epochs"] == str(mine[0].user_attrs["recipe"]["epochs"]) == "2"
         assert row["recipe"] == f"`{Recipe.from_dict(mine[0].user_attrs['recipe']).summary}`"
+    text = readme(built, "cnn20k")  # a --train-limit confirmation says so, not "all images"
+    assert "retrained on 2,000 training images (not all 60,000: --train-limit)" in text
+    assert "Unfinished" not in text
 
 
 def test_ablation_by_choice_counts_the_complete_trials(built, rendered):

@@ -164,3 +164,27 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
         f"python -m search.report: error: --out: {a_file} is a file, not a folder; name a folder"
     ]
     assert a_file.read_text() == "mine"
+
+
+def test_an_unfinished_confirmation_says_how_to_finish_it(tmp_path):
+    from optuna.distributions import IntDistribution
+
+    from search.report_search import images_text, unfinished_text
+
+    companion = optuna.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", study_name="s.c")
+    space = {"source_trial": IntDistribution(0, 99), "seed": IntDistribution(0, 99)}
+    companion.add_trial(
+        optuna.trial.create_trial(
+            params={"source_trial": 3, "seed": 1}, distributions=space, value=99.0
+        )  # fmt: skip
+    )
+    assert unfinished_text(companion, "s") == ""
+    companion.enqueue_trial({"source_trial": 3, "seed": 2})
+    assert unfinished_text(companion, "s") == (
+        "\n\n**Unfinished:** 1 of 2 confirmation runs are complete; the rows above average the"
+        " finished ones only. Finish them with `python -m search.run --study s --confirm 1`."
+    )
+    assert images_text([{"train_images": 60_000}]) == "all 60,000 training images"
+    assert images_text([{"train_images": 3_000}]) == (
+        "3,000 training images (not all 60,000: --train-limit)"
+    )
