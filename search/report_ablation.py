@@ -103,6 +103,7 @@ def ablation_summary(optuna_study: optuna.Study) -> dict:
         "chance_exclusions": {"expected": expected, "at_least_one": at_least_one},
         "seeds": sorted({t.params["seed"] for t in trials if "seed" in t.params}),
         "training_seeds": sorted({t.user_attrs["seed"] for t in trained}),
+        "unfinished_runs": sum(t.state.name in ("FAIL", "RUNNING") for t in trials),
         "seed_warning": seed_warning(trials),
         "epochs": sorted({t.user_attrs["recipe"]["epochs"] for t in trained}),
         "train_images": sorted({t.user_attrs["train_images"] for t in trained}),
@@ -160,11 +161,12 @@ def _cells(row: dict) -> dict:
 def chance_text(summary: dict) -> str:
     count = summary["intervals"]
     chance = summary["chance_exclusions"]
+    pairs = max((len(r["deltas"]) for r in summary["variants"]), default=0) or 1
     return (
         "Each delta is the variant's final test accuracy minus the base's with the same seed"
         " (same data order and augmentation draws), in accuracy points; its 95% interval is the"
         " paired t interval over the seeds both ran (t quantile from scipy). No p-values: at"
-        " n = 5 a rank test cannot go below p = 0.0625. With"
+        f" n = {pairs} a rank test cannot go below p = {2 / 2**pairs:.4g}. With"
         f" {count} interval(s) shown and no true effect anywhere, about {chance['expected']:.2f}"
         " of them would exclude zero by chance alone (at least one with probability"
         f" {chance['at_least_one']:.0%})."
@@ -178,13 +180,19 @@ def setup_text(summary: dict) -> str:
     text = (
         f"Base: {summary['base']}. One factor changed at a time (the spec or the recipe, as the"
         f" change column says); each variant trained on {images} training images for {epochs}"
-        f" epoch(s), once per seed (seeds {', '.join(map(str, summary['seeds']))}). The accuracy"
+        f" epoch(s), once per seed (seeds {', '.join(map(str, summary['training_seeds']))}"
+        f"{_unfinished(summary)}). The accuracy"
         " is the test accuracy after the last epoch; nothing is selected on it. Variants over a"
         " limit were pruned before training."
     )
     if summary["seed_warning"]:
         text += f"\n\n{summary['seed_warning']} The n column counts runs, whatever their seed."
     return text
+
+
+def _unfinished(summary: dict) -> str:
+    count = summary.get("unfinished_runs", 0)
+    return f"; {count} run(s) that did not finish are not counted" if count else ""
 
 
 def not_drawn_text(rows: list[dict]) -> str:
