@@ -296,6 +296,14 @@ def unused(args, study) -> list[str]:
     for option in ("epochs", "train_limit"):
         if getattr(args, option) is not None and not study.needs_data:
             found.append(f"--{option.replace('_', '-')}: {name} trains on no data")
+    mode = "--replay" if args.replay is not None else "--export" if args.export else None
+    if mode:  # a stored trial is retrained or written as it was stored
+        for option in ("trials", "timeout", "seeds", "epochs", "train_limit", "val_size"):
+            if getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                found.append(f"{flag} does not apply to {mode} (the trial runs as stored)")
+        if args.no_confirm:
+            found.append(f"--no-confirm does not apply to {mode}")
     return found
 
 

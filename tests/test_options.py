@@ -53,6 +53,8 @@ def test_options_a_study_would_ignore_are_errors(tmp_path):
         (["--study", "baseline", "--val-size", "100"], "--val-size: baseline has no validation"),
         (["--study", "lr-sweep", "--epochs", "2"], "--epochs: lr-sweep trains on no data"),
         (["--study", "baseline", "--no-confirm"], "--no-confirm: baseline confirms nothing"),
+        (["--study", "cnn20k", "--replay", "0", "--trials", "3"], "--trials does not apply to"),
+        (["--study", "cnn20k", "--export", "0", "x", "--epochs", "2"], "--epochs does not apply"),
     ):
         result = run([*args, "--storage", url], tmp_path)
         one_line_error(result, words)
