@@ -161,8 +161,7 @@ def _download_checked(url: str, raw: Path, target: Path, name: str, progress: bo
 
 def _cause(error: Exception) -> str:
     """The innermost useful words of a requests error, on one line."""
-    text = str(error.__context__ or error) if not str(error) else str(error)
-    text = " ".join(text.split())
+    text = " ".join((str(error) or str(error.__context__)).split())
     if "IncompleteRead" in text or "Connection broken" in text:
         return f"connection broken before the whole file arrived ({text[:120]})"
     if "Connection refused" in text or "NewConnectionError" in text:

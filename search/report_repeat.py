@@ -65,9 +65,13 @@ def is_reference(trials: list[FrozenTrial]) -> bool:
     """Whether the runs are the pinned baseline with the reference recipe (any seed, epochs),
     the only net the reference's published curve belongs to."""
 
+    def without_seed_and_epochs(recipe: dict) -> dict:
+        return {k: v for k, v in recipe.items() if k not in ("seed", "epochs")}
+
+    reference = without_seed_and_epochs(REFERENCE_RECIPE.to_dict())
+
     def same(trial: FrozenTrial) -> bool:
-        recipe = dict(trial.user_attrs.get("recipe") or {}, seed=0, epochs=0)
-        reference = REFERENCE_RECIPE.replace(seed=0, epochs=1).to_dict() | {"epochs": 0}
+        recipe = without_seed_and_epochs(trial.user_attrs.get("recipe") or {})
         return trial.user_attrs.get("spec") == BASELINE.to_dict() and recipe == reference
 
     stored = [t for t in trials if "spec" in t.user_attrs]

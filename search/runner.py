@@ -79,10 +79,7 @@ def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mni
     if not study.needs_data:
         return None
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
-    val_size = study.val_size  # studies that train on all images (val_size 0) keep doing so
-    if study.val_size and options.val_size is not None:
-        val_size = options.val_size
-    return mnist.prepare(arrays, val_size, options.train_limit, device)
+    return mnist.prepare(arrays, study.val_images(options), options.train_limit, device)
 
 
 def study_seed(study: StudyDef, options: RunOptions) -> int:

@@ -23,13 +23,10 @@ def trial_settings(study: StudyDef, options: RunOptions, seed: int) -> dict:
     if study.source_sha256:
         settings["study file sha256"] = study.source_sha256
     if isinstance(study, CnnStudy):
-        val_size = study.val_size
-        if study.val_size and options.val_size is not None:
-            val_size = options.val_size
         settings |= {
             "epochs": options.epochs if options.epochs is not None else "each proposal's own",
             "train limit": options.train_limit if options.train_limit else "all images",
-            "validation images": val_size,
+            "validation images": study.val_images(options),
             "limits": study.limits.describe(),
         }
         for name in ("base_spec", "base_recipe"):

@@ -135,6 +135,13 @@ class CnnStudy(StudyDef):
             return val_acc
         return val_acc - self.params_penalty * (params - self.params_target) / 1000
 
+    def val_images(self, options: RunOptions) -> int:
+        """The validation split this run carves: --val-size, except that a study training on
+        all images (val_size 0) keeps doing so."""
+        if self.val_size and options.val_size is not None:
+            return options.val_size
+        return self.val_size
+
     def run_seeds(self, options: RunOptions) -> tuple[int, ...]:
         return tuple(options.seeds) if options.seeds else self.seeds
 
