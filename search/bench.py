@@ -17,6 +17,10 @@ first trial's start to the last trial's end, as stored: what a long study sees p
 two configurations alternate, --repeats times each; the ratios compare the fastest run of each.
 Before them, the ceiling: the engine's training loop alone (--batches batches, no storage, no
 evaluation) in 1 process x all cores and in N single-thread processes at once.
+`--device cuda` (search.bench_gpu): `data` gives images/s of the baseline and of the
+<= 5,000-parameter winner at their batch sizes, fp32 and bf16, and the host-device
+synchronisations per epoch; `workers` gives trials/hour with 1, 2, 4, ... --workers processes
+sharing the GPU, and the best count.
 """
 
 from __future__ import annotations
@@ -58,18 +62,38 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         "--offline", action="store_true", help="never fetch missing MNIST files (an error instead)"
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=2, help="workers to compare with 1"
+        "--device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="cpu: the paths above, as ratios; cuda: the GPU path (images/s, syncs per epoch,"
+        " trials/hour per worker count)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        help="workers to compare with 1 (default 2); with --device cuda: compare 1, 2, 4, ..."
+        " up to this (default 8)",
     )
     parser.add_argument(
         "--train-images", type=positive_int, default=60000, help="per trial (workers)"
     )
-    parser.add_argument("--trials", type=positive_int, default=4, help="trials per run (workers)")
+    parser.add_argument(
+        "--trials", type=positive_int, help="trials per run (workers; default 4, cuda: 8)"
+    )
+    parser.add_argument(
+        "--json", metavar="FILE", help="--device cuda: also write the numbers here"
+    )
     parser.add_argument(
         "--repeats", type=positive_int, default=2, help="runs of each configuration (workers)"
     )
     args = parser.parse_args(argv)
     if args.offline:  # the runs and processes the bench starts inherit it
         os.environ["MNIST_OFFLINE"] = "1"
+    if args.device == "cuda":
+        return main_guard(prog, lambda: bench_cuda(args))
+    if args.json:
+        parser.error("--json: only with --device cuda")
+    args.workers, args.trials = args.workers or 2, args.trials or 4
     if args.what == "workers":
         return main_guard(
             prog,
@@ -85,6 +109,24 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     return main_guard(
         prog, lambda: bench_data(args.data_root, args.batches, args.quick, args.offline)
     )
+
+
+def bench_cuda(args) -> int:
+    from search import bench_gpu
+
+    if args.what == "workers":
+        top = args.workers or 8
+        counts = tuple(c for c in bench_gpu.WORKER_COUNTS + (top,) if c <= top)
+        trials = args.trials or max(8, top)
+        return bench_gpu.bench_workers_device(
+            args.data_root,
+            "cuda",
+            tuple(sorted(set(counts))),
+            args.train_images,
+            trials,
+            args.json,
+        )
+    return bench_gpu.bench_device(args.data_root, "cuda", args.batches, args.json)
 
 
 def bench_workers(*args, **kwargs) -> int:

@@ -223,7 +223,12 @@ def _loop_rate(data_root, threads: int, batches: int, barrier, results) -> None:
 
 
 def workers_run(
-    storage: str, data_root: str | None, count: int, train_images: int, trials: int
+    storage: str,
+    data_root: str | None,
+    count: int,
+    train_images: int,
+    trials: int,
+    device: str = "cpu",
 ) -> tuple[float, float]:
     """One `search.run --study baseline` of `trials` 1-epoch seeds on `count` workers: its wall
     seconds and its seconds in trials (storage timestamps)."""
@@ -231,6 +236,7 @@ def workers_run(
 
     command = [sys.executable, "-m", "search.run", "--study", "baseline", "--storage", storage]
     command += ["--epochs", "1", "--train-limit", str(train_images), "--plain"]
+    command += ["--device", device]
     command += ["--seeds", *(str(s) for s in range(1, trials + 1)), "--workers", str(count)]
     if data_root:
         command += ["--data-root", data_root]

@@ -189,15 +189,23 @@ def prepare(
 
 
 def batches(
-    split: Split, batch_size: int, generator: torch.Generator, augment: Augment | None = None
+    split: Split,
+    batch_size: int,
+    generator: torch.Generator,
+    augment: Augment | None = None,
+    draws: torch.Generator | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """One epoch of shuffled batches (the last may be smaller), by indexing on split's device."""
+    """One epoch of shuffled batches (the last may be smaller), by indexing on split's device.
+
+    The order is drawn by `generator` (on the CPU: the same order on every device) and copied
+    to the device once per epoch; augmentation draws come from `draws` (default: `generator`),
+    which on a GPU lives on the device, so a batch never waits for the host."""
     order = torch.randperm(len(split), generator=generator).to(split.labels.device)
     for start in range(0, len(split), batch_size):
         index = order[start : start + batch_size]
         images = split.images[index]
         if augment is not None:
-            images = augment(images, generator)
+            images = augment(images, generator if draws is None else draws)
         yield images, split.labels[index]
 
 
@@ -209,8 +217,11 @@ class Augment:
     translate: float = 0.0
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Warp `images`; the draws are made on `generator`'s device (the images' device for no
+        host-device copy)."""
         count = images.shape[0]
-        draws = torch.rand(count, 3, generator=generator).to(images.device) * 2 - 1
+        draws = torch.rand(count, 3, generator=generator, device=generator.device)
+        draws = draws.to(images.device) * 2 - 1
         angle = draws[:, 0] * math.radians(self.degrees)
         shift = draws[:, 1:] * (2 * self.translate)  # grid coordinates span [-1, 1]
         cos, sin = torch.cos(angle), torch.sin(angle)

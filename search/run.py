@@ -82,7 +82,8 @@ def build_parser(prog: str = PROG) -> Parser:
         type=workers_arg,
         default="auto",
         help="worker processes on this machine sharing the storage; auto (default): one per"
-        " core (max 8), each with 1 torch thread, on CPU; 1 when training on a GPU",
+        " core (max 8), each with 1 torch thread, on CPU; on a GPU, the count measured best"
+        " there (see README)",
     )
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument(
@@ -145,15 +146,17 @@ def workers_arg(text: str) -> str | int:
 
 def resolve_workers(requested: str | int, options: RunOptions) -> int:
     """auto: every core as a 1-thread worker on CPU (2 single-thread workers train ~1.5x the
-    images of one 2-thread process on 2 cores), capped at 8; one worker on a GPU."""
+    images of one 2-thread process on 2 cores), capped at 8; on a GPU, GPU_AUTO_WORKERS
+    processes sharing it (search.spawn: measured by `python -m search.bench workers --device
+    cuda`); one with --threads."""
     if requested != "auto":
         return int(requested)
+    if options.threads:
+        return 1
 
     from search.train import resolve_device
 
-    if resolve_device(options.device).type == "cuda" or options.threads:
-        return 1
-    return auto_workers()
+    return auto_workers(gpu=resolve_device(options.device).type == "cuda")
 
 
 def options_from(args) -> RunOptions:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 MAX_AUTO_WORKERS = 8
+GPU_AUTO_WORKERS = 4  # on a GPU: provisional, until `search.bench workers --device cuda` ran
 DISMISS_GRACE_SECONDS = 10
 # The registered studies that train no net (studies/*.py with needs_data=False): they run in
 # the launcher's process whatever --workers says (tests/test_workers.py checks the set).
@@ -85,8 +86,11 @@ def reap(processes: list[subprocess.Popen], grace: float) -> None:
             process.wait()
 
 
-def auto_workers() -> int:
-    """`--workers auto` on CPU: one single-thread worker per core, at most 8."""
+def auto_workers(gpu: bool = False) -> int:
+    """`--workers auto`: on CPU one single-thread worker per core, at most 8; on a GPU
+    GPU_AUTO_WORKERS processes sharing it (at most one per core)."""
+    if gpu:
+        return max(1, min(os.cpu_count() or 1, GPU_AUTO_WORKERS))
     return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
 
 
@@ -107,9 +111,9 @@ def early_count(args) -> int:
         return 0
     if args.workers != "auto":
         return args.workers if args.workers > 1 else 0
-    if args.threads or args.device == "cuda" or (args.device == "auto" and not cpu_only_torch()):
-        return 0
-    count = auto_workers()
+    if args.threads or (args.device == "auto" and not cpu_only_torch()):
+        return 0  # one process by request, or a GPU build: whether a GPU is visible needs torch
+    count = auto_workers(gpu=args.device == "cuda")
     return count if count > 1 else 0
 
 

@@ -116,15 +116,16 @@ def make_schedule(optimizer, recipe: Recipe, steps_per_epoch: int):
 
 
 def evaluate(model: nn.Module, split: Split, channels_last: bool = False) -> float:
-    """Accuracy in percent, fp32, eval mode, no gradients."""
+    """Accuracy in percent, fp32, eval mode, no gradients; the count stays on the device and is
+    read once, at the end."""
     model.eval()
-    correct = 0
+    correct = torch.zeros((), dtype=torch.long, device=split.labels.device)
     with torch.inference_mode():
         for start in range(0, len(split), EVAL_BATCH):
             images = _layout(split.images[start : start + EVAL_BATCH], channels_last)
             predicted = model(images).argmax(dim=1)
-            correct += int((predicted == split.labels[start : start + EVAL_BATCH]).sum())
-    return 100.0 * correct / len(split)
+            correct += (predicted == split.labels[start : start + EVAL_BATCH]).sum()
+    return 100.0 * int(correct) / len(split)
 
 
 def _layout(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
@@ -145,7 +146,8 @@ def train(
     memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     torch.manual_seed(recipe.seed)  # dropout masks draw from the global generator
-    generator = torch.Generator().manual_seed(recipe.seed)  # shuffling and augmentation
+    generator = torch.Generator().manual_seed(recipe.seed)  # shuffling (and augmentation on CPU)
+    draws = augment_generator(generator, device, recipe.seed)
     optimizer = make_optimizer(model, recipe)
     steps = math.ceil(len(data.train) / recipe.batch_size)
     schedule, per_batch = make_schedule(optimizer, recipe, steps)
@@ -160,7 +162,7 @@ def train(
             optimizer,
             schedule if per_batch else None,
             generator,
-            augment if augment.active else None,
+            (augment, draws) if augment.active else None,
             epoch,
             on_progress,
         )
@@ -190,17 +192,41 @@ def train(
     return history
 
 
+def augment_generator(generator: torch.Generator, device: torch.device, seed: int):
+    """Where augmentation draws come from: the shuffling generator on CPU (so CPU runs keep
+    their numbers), a generator on the device itself elsewhere (seeded from the recipe), so no
+    draw crosses from host to device inside an epoch."""
+    if device.type == "cpu":
+        return generator
+    return torch.Generator(device).manual_seed(seed)
+
+
+def reads_each_window(device: torch.device) -> bool:
+    """Whether the divergence check is read every CHECK_EVERY batches (CPU: reading a CPU
+    tensor waits for nothing, and a diverged run stops early) or once per epoch (a GPU: each
+    read would make the host wait for the device)."""
+    return device.type == "cpu"
+
+
 def _train_epoch(
     model, split, recipe, optimizer, schedule, generator, augment, epoch, on_progress
 ):
-    """One pass over `split`; (mean loss, accuracy %), or None when the loss diverged."""
+    """One pass over `split`; (mean loss, accuracy %), or None when the loss diverged.
+
+    The loss sum, the correct count and the worst check window stay on the device; on a GPU
+    the host reads them once, at the end of the epoch (one synchronisation per epoch)."""
     model.train()
-    autocast = _autocast(recipe, split.images.device)
+    device = split.images.device
+    autocast = _autocast(recipe, device)
     total_batches = math.ceil(len(split) / recipe.batch_size)
-    loss_sum = torch.zeros((), device=split.images.device)
-    window_start, correct, seen, started = loss_sum.clone(), 0, 0, time.perf_counter()
+    each_window = reads_each_window(device)
+    augment, draws = augment or (None, None)  # (Augment, its generator) when augmenting
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    worst = torch.zeros((), device=device)  # largest window loss so far; NaN stays NaN
+    window_start, seen, started = loss_sum.clone(), 0, time.perf_counter()
     for index, (images, labels) in enumerate(
-        batches(split, recipe.batch_size, generator, augment)
+        batches(split, recipe.batch_size, generator, augment, draws)
     ):
         with autocast:
             output = model(_layout(images, recipe.channels_last))
@@ -214,13 +240,23 @@ def _train_epoch(
         correct += (output.argmax(dim=1) == labels).sum()
         seen += len(labels)
         if (index + 1) % CHECK_EVERY == 0 or index + 1 == total_batches:
-            window = float(loss_sum - window_start) / (CHECK_EVERY * recipe.batch_size)
-            if not math.isfinite(window) or window > DIVERGED_LOSS:
-                return None
+            window = (loss_sum - window_start) / (CHECK_EVERY * recipe.batch_size)
+            worst = torch.maximum(worst, window)
             window_start = loss_sum.clone()
+            if each_window and _diverged(float(worst)):
+                return None
         if on_progress is not None and (index + 1) % PROGRESS_EVERY == 0:
             on_progress(epoch, index + 1, total_batches, seen / (time.perf_counter() - started))
-    return float(loss_sum) / seen, 100.0 * float(correct) / seen
+    worst_loss, loss_total, correct_total = torch.stack(
+        [worst, loss_sum, correct.to(loss_sum.dtype)]
+    ).tolist()  # the one read of the epoch
+    if _diverged(worst_loss):
+        return None
+    return loss_total / seen, 100.0 * correct_total / seen
+
+
+def _diverged(window_loss: float) -> bool:
+    return not math.isfinite(window_loss) or window_loss > DIVERGED_LOSS
 
 
 def _autocast(recipe: Recipe, device: torch.device):

@@ -410,7 +410,7 @@ def test_augment_keeps_an_all_background_image_background():
 def fixed_draws(monkeypatch, draws: list[list[float]]) -> None:
     """Make Augment's uniform draws (rand * 2 - 1) exactly `draws`: [angle, shift x, shift y]."""
     values = (torch.tensor(draws) + 1) / 2
-    monkeypatch.setattr(torch, "rand", lambda *shape, generator=None: values.clone())
+    monkeypatch.setattr(torch, "rand", lambda *shape, generator=None, device=None: values.clone())
 
 
 def one_bright_pixel(row: int, column: int) -> torch.Tensor:

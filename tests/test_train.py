@@ -17,9 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from archs import BASELINE
+from search import train as engine
 from search.data import Data, Split, prepare
 from search.errors import UsageError
 from search.recipe import MAX_EPOCHS, REFERENCE_RECIPE, Recipe, RecipeError
+from search.syncs import counting_syncs
 from search.train import EpochRecord, History, evaluate, resolve_device, seeded_build, train
 
 RECIPE = Recipe(epochs=2, seed=1)  # the reference recipe (SGD 0.1, momentum 0.9, batch 64)
@@ -210,6 +212,45 @@ def test_an_exploding_loss_ends_the_run_as_diverged(small_data):
         "loss not finite or > 100.0 in epoch 1",
     )
     assert history.epochs == []
+
+
+def test_on_a_gpu_an_epoch_reads_the_device_once_however_many_batches(monkeypatch, small_data):
+    # The GPU policy (reads_each_window False), run on the CPU: the host reads tensor values
+    # once per epoch (loss, accuracy, divergence together) plus once per evaluated split, with
+    # augmentation on, whether the epoch has 40 batches or 125; the CPU policy reads every
+    # CHECK_EVERY (50) batches as well (it stops a diverged run early).
+    recipe = RECIPE.replace(epochs=1, batch_size=16, augment_degrees=10.0, augment_translate=0.1)
+    tiny = Data(
+        train=Split(small_data.train.images[:640], small_data.train.labels[:640]),
+        val=small_data.val,
+        test=small_data.test,
+    )
+    reads = {}
+    for policy in (False, True):
+        monkeypatch.setattr(engine, "reads_each_window", lambda device, policy=policy: policy)
+        for name, data in (("40 batches", tiny), ("125 batches", small_data)):
+            with counting_syncs("cpu") as syncs:
+                history = run(data, recipe)
+            assert history.status == "complete"
+            reads[policy, name] = syncs.host_reads
+    assert reads[False, "40 batches"] == reads[False, "125 batches"] == 3  # epoch, val, test
+    assert reads[True, "40 batches"] == 3 + 1  # one window check (after the last batch)
+    assert reads[True, "125 batches"] == 3 + 3  # after batches 50, 100 and the last
+
+
+def test_read_once_per_epoch_a_diverged_run_still_ends_as_diverged(monkeypatch, small_data):
+    monkeypatch.setattr(engine, "reads_each_window", lambda device: False)
+    history = run(small_data, RECIPE.replace(lr=1e6))
+    assert (history.status, history.message, history.epochs) == (
+        "diverged",
+        "loss not finite or > 100.0 in epoch 1",
+        [],
+    )
+
+
+def test_both_read_policies_give_the_same_numbers(monkeypatch, small_data, seed1_history):
+    monkeypatch.setattr(engine, "reads_each_window", lambda device: False)
+    assert numbers(run(small_data, RECIPE)) == numbers(seed1_history)
 
 
 class Poisoned(nn.Module):

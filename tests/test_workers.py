@@ -301,7 +301,8 @@ def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
     assert early("--workers", "1") == 0  # runs in the launcher's own process
     assert early("--workers", "auto", "--device", "cpu") == 4
     assert early("--device", "cpu", "--threads", "2") == 0  # auto with threads: one process
-    assert early("--device", "cuda") == 0  # auto on a GPU: one process
+    assert early("--device", "cuda") == spawn.GPU_AUTO_WORKERS  # auto on a GPU: the measured
+    assert early("--device", "cuda", "--threads", "1") == 0
     assert early("--workers", "2", "--replay", "3") == 0
     assert early("--workers", "2", "--export", "3", "out") == 0
     assert spawn.early_count(build_parser().parse_args(["--list", "--workers", "2"])) == 0
@@ -311,6 +312,25 @@ def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
     assert spawn.early_count(lr_sweep) == 0  # no data, no workers: runs in the launcher
     monkeypatch.setattr(spawn.os, "cpu_count", lambda: 1)
     assert early("--device", "cpu") == 0
+    assert early("--device", "cuda") == 0  # never more workers than cores
+
+
+def test_auto_workers_on_a_gpu_are_the_measured_count_and_never_more_than_the_cores(
+    monkeypatch,
+):
+    from search import spawn, train
+    from search.run import resolve_workers
+    from search.study import RunOptions
+
+    monkeypatch.setattr(train.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(spawn.os, "cpu_count", lambda: 16)
+    assert resolve_workers("auto", RunOptions(device="cuda")) == spawn.GPU_AUTO_WORKERS
+    assert resolve_workers("auto", RunOptions(device="auto")) == spawn.GPU_AUTO_WORKERS
+    assert resolve_workers("auto", RunOptions(device="cpu")) == spawn.MAX_AUTO_WORKERS
+    assert resolve_workers("auto", RunOptions(device="cuda", threads=2)) == 1
+    assert resolve_workers(3, RunOptions(device="cuda")) == 3
+    monkeypatch.setattr(spawn.os, "cpu_count", lambda: 2)
+    assert resolve_workers("auto", RunOptions(device="cuda")) == 2
 
 
 def test_the_data_free_studies_are_those_that_need_no_data():

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The GPU evidence in one run of under 10 minutes: the bench (images/s, syncs per epoch,
+# trials/hour per worker count), then a timed cnn20k search on the best worker count and the
+# confirmation of its best nets over 3 seeds; numbers and logs go to $OUT (default
+# runs/gpu-evidence), the storage too, so the report can be rendered from it afterwards.
+#
+#   bash scripts/gpu-evidence.sh                  # on the GPU machine, from the repository root
+#   DEVICE=cpu WORKERS=2 BUDGET=300 TRIALS=4 EXTRA="--epochs 1 --train-limit 2000" \
+#     MNIST_ROOT=../shared/data bash scripts/gpu-evidence.sh   # the plumbing, on a CPU (no bench)
+# Environment: BUDGET (seconds for the whole script, default 540), TRIALS (40), DEVICE (cuda),
+# EXTRA (more options for the search and its confirmation), MNIST_ROOT (default .mnist),
+# and .whl/ (wheels of what the machine lacks: installed into /tmp/site when they are missing).
+set -uo pipefail
+begin=$(date +%s)
+out=${OUT:-runs/gpu-evidence}
+mkdir -p "$out"
+budget=${BUDGET:-540} trials=${TRIALS:-40} device=${DEVICE:-cuda} extra=${EXTRA:-}
+if ! python3 -c "import optuna, fvcore, sqlalchemy, pooch" 2>/dev/null && [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export MNIST_ROOT=${MNIST_ROOT:-.mnist} MNIST_OFFLINE=1
+log="$out/log.txt"
+say() { echo "[$(( $(date +%s) - begin ))s] $*" | tee -a "$log"; }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >>"$log" 2>&1
+if [ "$device" = cuda ]; then
+  say "bench: images/s and syncs per epoch"
+  python3 -m search.bench --device cuda --batches 100 --json "$out/bench_data.json" 2>&1 \
+    | tee -a "$log"
+  say "bench: trials/hour per worker count"
+  python3 -m search.bench workers --device cuda --json "$out/bench_workers.json" 2>&1 \
+    | tee -a "$log"
+fi
+workers=$(python3 -c "import json; print(json.load(open('$out/bench_workers.json'))['best_workers'])" \
+  2>/dev/null || echo "${WORKERS:-4}")
+confirm=$(( workers / 3 > 0 ? workers / 3 : 1 ))
+left=$(( budget - ($(date +%s) - begin) ))
+timeout=$(( left - 240 > 60 ? left - 240 : 60 ))  # the last trials and the confirmation after it
+storage="sqlite:///$out/gpu.db"
+say "search: cnn20k, $trials trials, $workers workers, no new trial after ${timeout}s"
+started=$(date +%s.%N)
+python3 -m search.run --study cnn20k --trials "$trials" --timeout "$timeout" --workers "$workers" \
+  --device "$device" --storage "$storage" --no-confirm --plain $extra 2>&1 | tee -a "$log"
+say "confirmation: the top $confirm over seeds 1 2 3"
+python3 -m search.run --study cnn20k --confirm "$confirm" --seeds 1 2 3 --workers "$workers" \
+  --device "$device" --storage "$storage" --plain $extra 2>&1 | tee -a "$log"
+say "summary"
+python3 - "$storage" "$started" "$out/evidence.json" <<'PY' 2>&1 | tee -a "$log"
+import json, sys
+from search.bench_gpu import evidence
+result = evidence(sys.argv[1], "cnn20k", float(sys.argv[2]), json_path=sys.argv[3])
+first = result["first_confirmed_seconds"]
+print(json.dumps(result, indent=1))
+print(f"trials trained {result['trials_trained']} in {result['search_seconds']:.0f}s"
+      f" = {result['trials_per_hour']:.0f} trials/hour (to the last trial's end)")
+print("first confirmed >= 99.40%: " + (f"{first:.0f}s after the search started" if first
+      else "none"))
+PY
+say "total"
