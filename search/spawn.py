@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 MAX_AUTO_WORKERS = 8
-GPU_AUTO_WORKERS = 4  # on a GPU: provisional, until `search.bench workers --device cuda` ran
+GPU_AUTO_WORKERS = 4  # on a GPU: 3.6x the trials/hour of 1, and 8 no better (reports/gpu)
 DISMISS_GRACE_SECONDS = 10
 # The registered studies that train no net (studies/*.py with needs_data=False): they run in
 # the launcher's process whatever --workers says (tests/test_workers.py checks the set).
