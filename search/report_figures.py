@@ -148,6 +148,7 @@ def plot_outcomes(counts: dict[str, int], path: Path, title: str) -> Path:
             y="trials",
             hue="outcome",
             palette=colours,
+            saturation=1,  # the palette's own colours, as in the other figures
             legend=False,
             ax=axes,
         )

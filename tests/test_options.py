@@ -89,3 +89,13 @@ def test_a_resume_with_other_settings_is_refused_and_name_stores_a_second_study(
     stored = optuna.load_study(study_name="short", storage=url)
     assert stored.user_attrs["settings"]["epochs"] == 2
     assert [t.user_attrs["recipe"]["epochs"] for t in stored.trials] == [2]
+
+
+def test_a_bad_worker_count_names_the_option_and_what_is_allowed(tmp_path):
+    for value in ("abc", "0", "-2"):
+        result = run(["--study", "cnn20k", "--workers", value], tmp_path)
+        one_line_error(
+            result,
+            f"argument --workers: must be 'auto' or a positive number of processes, got '{value}'",
+        )
+    assert list(tmp_path.iterdir()) == []

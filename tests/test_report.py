@@ -386,3 +386,14 @@ def test_csv_has_one_row_per_trial(built, capsys):
     first = trials_of(built, "cnn20k")[0]
     assert float(rows[0]["best_val_acc"]) == best_val(first)
     assert int(rows[0]["params"]) == first.user_attrs["params"] == 10_066
+
+
+def test_the_learning_curve_title_counts_the_curves_it_draws(built):
+    from search.report_search import top_curves, top_shown
+
+    for name in ("cnn20k", "faulty"):
+        stored = optuna.load_study(study_name=name, storage=built["url"])
+        curves = top_curves(stored, None)
+        drawn = [label for label in curves if label.startswith("#")]
+        trained = [t for t in stored.trials if t.user_attrs.get("val_acc")]
+        assert top_shown(stored, None) == len(drawn) == min(5, len(trained)), name

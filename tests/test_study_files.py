@@ -65,3 +65,49 @@ def test_bad_study_files_are_one_line_and_exit_2(tmp_path):
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and words in lines[0] and path.name in lines[0], result.stderr
     assert not (tmp_path / "s.db").exists()
+
+
+def test_five_failures_in_a_row_exit_1_in_process_and_on_workers(tmp_path, data_root):
+    # A study whose every proposal raises: each trial is FAIL (not trained), and the run stops
+    # after five in a row with exit status 1, in the launcher's process and on two workers.
+    study_file = tmp_path / "faulty.py"
+    study_file.write_text(
+        readme_example().replace(
+            '    first = trial.suggest_int("first", 4, 16, step=4)\n',
+            '    first = trial.suggest_int("first", 4, 16, step=4)\n'
+            '    raise RuntimeError("a bug in sample")\n',
+        )
+    )
+    for workers in ("1", "2"):
+        url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+        result = run(
+            [
+                "--study",
+                str(study_file),
+                "--trials",
+                "20",
+                "--workers",
+                workers,
+                "--epochs",
+                "1",
+                "--train-limit",
+                "300",
+                "--val-size",
+                "200",
+                "--storage",
+                url,
+                "--data-root",
+                str(data_root),
+                "--plain",
+                "--no-confirm",
+            ],  # fmt: skip
+            tmp_path,
+        )
+        assert result.returncode == 1, (workers, result.stdout[-2000:], result.stderr)
+        assert "repeated trial failures" in result.stdout + result.stderr
+        stored = optuna.load_study(study_name="my-study", storage=url)
+        states = [t.state for t in stored.trials]
+        assert all(s == optuna.trial.TrialState.FAIL for s in states)
+        # each process stops at its fifth failure in a row: 5 in one process, 5-10 on two
+        assert 5 <= len(states) <= 5 * int(workers), (workers, len(states))
+        assert "RuntimeError: a bug in sample" in result.stdout + result.stderr
