@@ -1,8 +1,12 @@
-"""Export: a trial leaves the toolkit as spec.json, weights.pt and a standalone model.py.
+"""Export: a trial leaves the toolkit as spec.json, weights.pt, model.py, model.onnx, README.md.
 
 The weights are checked before anything is written: their bytes must have the SHA-256 the trial
 recorded when it saved them (so another run's file under the same path is refused), and they must
-load into the trial's spec. The folder is written under a temporary name and moved into place.
+load into the trial's spec. They are the search trial's, or with `confirmation_seed` those of the
+trial's confirmation run with that seed (trained on all training images). Their test accuracy is
+measured again at export, and the ONNX graph is checked against torch in onnxruntime on the
+10,000 test images (search.export_onnx). The folder is written under a temporary name and moved
+into place: nothing half-written.
 """
 
 from __future__ import annotations
@@ -15,45 +19,134 @@ from pathlib import Path
 
 import optuna
 import torch
+from optuna.trial import TrialState
 
 from archs import ArchSpec, build
+from search import data as mnist
+from search import export_onnx
 from search.confirm import load_existing, stored_proposal
-from search.errors import UsageError
+from search.errors import StudyFailed, UsageError
+from search.export_source import standalone_source
 from search.objective import file_sha256
+from search.provenance import SESSIONS_KEY
 from search.recipe import Recipe
 from search.runner import trial_by_number
-from search.study import RunOptions
+from search.study import CONFIRM_SUFFIX, RunOptions
+from search.train import evaluate
+
+FILES = ("spec.json", "weights.pt", "model.py", "model.onnx", "README.md")
 
 
-def export_trial(study, options: RunOptions, number: int, out_dir: str) -> int:
-    """Write spec.json, weights.pt (saved when the trial completed) and model.py to out_dir,
-    after checking that the weights are this trial's (their recorded SHA-256) and load into its
-    spec; one UsageError and nothing written otherwise."""
+def export_trial(
+    study,
+    options: RunOptions,
+    number: int,
+    out_dir: str,
+    confirmation_seed: int | None = None,
+    force: bool = False,
+) -> int:
+    """Write the export of trial `number` (or of its confirmation run with `confirmation_seed`)
+    to out_dir after every check; one error line and nothing written otherwise."""
     trial = trial_by_number(load_existing(study.name, options), number)
     spec, recipe = stored_proposal(trial)
     target = Path(out_dir)
-    export_folder_ok(target)
-    state = checked_weights(trial, spec)
+    export_folder_ok(target, force)
+    source = trial if confirmation_seed is None else confirmation_run(
+        study, options, number, confirmation_seed
+    )  # fmt: skip
+    state = checked_weights(source, spec)
+    model = build(spec)
+    model.load_state_dict(state)
+    model.eval()
+    arrays = mnist.load_mnist(options.data_root, options.offline or None)
+    test = mnist.Split(mnist.normalise(arrays.test_images), arrays.test_labels)
+    accuracy = evaluate(model, test)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        (staging / "spec.json").write_text(json.dumps(export_record(study, trial, spec, recipe),
-                                                      indent=2) + "\n")  # fmt: skip
-        torch.save(state, staging / "weights.pt")
+        record = export_record(study, trial, spec, recipe, source, accuracy)
+        (staging / "spec.json").write_text(json.dumps(record, indent=2) + "\n")
+        shutil.copyfile(source.user_attrs["weights_path"], staging / "weights.pt")  # as hashed
         (staging / "model.py").write_text(standalone_source(spec))
+        check = onnx_files(model, staging, test.images)
+        sessions = load_existing(study.name, options).user_attrs.get(SESSIONS_KEY, [])
+        (staging / "README.md").write_text(readme(record, check, sessions))
         if target.exists():
-            target.rmdir()  # empty, checked above
+            shutil.rmtree(target)  # empty, or an export --force replaces (checked above)
         os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    print(f"exported trial {number} ({spec.summary}) to {target}: spec.json weights.pt model.py")
+    written = " ".join(f for f in FILES if (target / f).exists())
+    what = "" if confirmation_seed is None else f" (confirmation run, seed {confirmation_seed})"
+    print(f"exported trial {number}{what} ({spec.summary}) to {target}: {written}")
+    print(f"test accuracy of these weights: {accuracy:.2f}% on {len(test):,} images")
+    if check is None:
+        print(f"no model.onnx: ONNX export needs {', '.join(export_onnx.missing_packages())};"
+              f" {export_onnx.EXTRA_HINT}")  # fmt: skip
+    else:
+        print(f"model.onnx (opset {check.opset}) in onnxruntime: {onnx_text(check)}")
     return 0
 
 
-def export_folder_ok(target: Path) -> None:
+def confirmation_run(study, options: RunOptions, number: int, seed: int):
+    """The complete confirmation run of trial `number` with `seed` (from NAME.confirm)."""
+    name = f"{study.name}{CONFIRM_SUFFIX}"
+    try:
+        companion = load_existing(name, options)
+    except UsageError:
+        raise UsageError(
+            f"--confirmation-seed {seed}: trial {number} was never confirmed (no {name} in this"
+            f" storage); run --confirm K first"
+        ) from None
+    runs = [
+        t
+        for t in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.params.get("source_trial") == number
+    ]
+    chosen = [t for t in runs if t.params.get("seed") == seed]
+    if not chosen:
+        seeds = sorted(t.params.get("seed") for t in runs)
+        have = f"its complete confirmation seeds are {seeds}" if seeds else "it has none"
+        raise UsageError(f"--confirmation-seed {seed}: trial {number} has no such run; {have}")
+    return chosen[0]
+
+
+def onnx_files(model, folder: Path, images: torch.Tensor) -> export_onnx.OnnxCheck | None:
+    """model.onnx in `folder`, checked against torch on `images`; None without the packages."""
+    if export_onnx.missing_packages():
+        return None
+    path = folder / "model.onnx"
+    export_onnx.write_onnx(model, path)
+    check = export_onnx.check_onnx(path, model, images)
+    if not check.ok:
+        raise StudyFailed(
+            f"model.onnx disagrees with torch: {onnx_text(check)} (at least"
+            f" {export_onnx.MIN_AGREEMENT:.1%} agreement needed); nothing written"
+        )
+    return check
+
+
+def onnx_text(check: export_onnx.OnnxCheck) -> str:
+    return (
+        f"argmax agrees with torch on {check.agreement:.2%} of {check.images:,} test images,"
+        f" largest output difference {check.max_abs_diff:.2e}"
+    )
+
+
+def export_folder_ok(target: Path, force: bool = False) -> None:
     if target.exists() and not target.is_dir():
         raise UsageError(f"--export N DIR: {target} is a file, not a folder; name a new folder")
     if target.is_dir() and any(target.iterdir()):
-        raise UsageError(f"--export N DIR: {target} exists and is not empty; choose a new folder")
+        holds_export = (target / "spec.json").is_file() and (target / "weights.pt").is_file()
+        if not holds_export:
+            raise UsageError(
+                f"--export N DIR: {target} exists and is not empty (and holds no export);"
+                " choose a new folder"
+            )
+        if not force:
+            raise UsageError(
+                f"--export N DIR: {target} holds another export; --force replaces it, or choose"
+                " a new folder"
+            )
     parent = target.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise UsageError(f"--export N DIR: cannot write in {parent} (missing or not writable)")
@@ -90,7 +183,9 @@ def checked_weights(trial: optuna.trial.FrozenTrial, spec: ArchSpec) -> dict:
     return state
 
 
-def export_record(study, trial, spec: ArchSpec, recipe: Recipe) -> dict:
+def export_record(study, trial, spec: ArchSpec, recipe: Recipe, source, accuracy: float) -> dict:
+    """spec.json: what `--base` and `--recipe` read back, and where the weights came from."""
+    confirmation = source is not trial
     return {
         "study": study.name,
         "trial": trial.number,
@@ -98,59 +193,54 @@ def export_record(study, trial, spec: ArchSpec, recipe: Recipe) -> dict:
         "summary": spec.summary,
         "recipe": recipe.to_dict(),
         "params": trial.user_attrs.get("params"),
+        "flops": trial.user_attrs.get("flops"),
         "val_acc": trial.user_attrs.get("val_acc"),
         "test_acc": trial.user_attrs.get("test_acc"),
-        "weights_sha256": trial.user_attrs.get("weights_sha256"),
+        "weights": {
+            "from": "confirmation run" if confirmation else "search trial",
+            "seed": source.params.get("seed") if confirmation else recipe.seed,
+            "train_images": source.user_attrs.get("train_images"),
+            "test_acc_per_epoch": source.user_attrs.get("test_acc"),
+            "test_acc_at_export": round(accuracy, 2),
+            "sha256": source.user_attrs.get("weights_sha256"),
+        },
+        "weights_sha256": source.user_attrs.get("weights_sha256"),
     }
 
 
-def standalone_source(spec: ArchSpec) -> str:
-    """Python source of `Net`, the built network as plain torch modules (same state_dict keys)."""
-    lines = []
-    for name, module in build(spec).named_children():
-        lines.append(f"            ({name!r}, {_constructor(module)}),")
-    body = "\n".join(lines)
-    return f'''"""Exported network {spec.summary!r}: needs only torch.
+def readme(record: dict, check: export_onnx.OnnxCheck | None, sessions: list[dict]) -> str:
+    """The export's README.md: its numbers, its input, its files, where it came from."""
+    weights = record["weights"]
+    onnx = (
+        f"`model.onnx`: opset {check.opset}, input `input` float32 (batch, 1, 28, 28), batch"
+        f" dynamic, output `log_softmax` (batch, 10); checked in onnxruntime on the"
+        f" {check.images:,} test images: {onnx_text(check)}."
+        if check is not None
+        else f"no `model.onnx`: ONNX export needs {export_onnx.EXTRA_HINT}."
+    )
+    made_by = "\n".join(f"- `{s['command']}` ({s['started']}, {s['machine']})" for s in sessions)
+    flops = f"{record['flops']:,}" if record.get("flops") else "-"
+    source = f"{weights['from']}, seed {weights['seed']}, {weights['train_images']:,} images"
+    measured = f"{weights['test_acc_at_export']:.2f}% (10,000 test images)"
+    return f"""# {record["study"]} trial {record["trial"]}: `{record["summary"]}`
 
-    import torch
-    from model import Net
-    net = Net()
-    net.load_state_dict(torch.load("weights.pt"))
-    net.eval()  # input: (N, 1, 28, 28) normalised with mean 0.1307, std 0.3081
+| | |
+|---|---|
+| parameters | {record["params"]:,} |
+| FLOPs per image (fvcore) | {flops} |
+| weights | {source} |
+| test accuracy of these weights, measured at export | {measured} |
+| recipe | `{json.dumps(record["recipe"])}` |
+
+Input: MNIST digits as float32 (N, 1, 28, 28), pixels scaled to [0, 1] then normalised with mean
+0.1307 and std 0.3081, i.e. `(x / 255 - 0.1307) / 0.3081` (not folded into the model or the
+graph). Output: log-probabilities of the 10 classes; the prediction is the argmax.
+
+Files: `spec.json` (spec, recipe and provenance: `--base spec.json` trains it again),
+`weights.pt` (state_dict, SHA-256 `{weights["sha256"]}`), `model.py` (needs only torch:
+`Net().load_state_dict(torch.load("weights.pt"))`), README.md.
+{onnx}
+
+Made by:
+{made_by or "- (no session recorded)"}
 """
-
-from collections import OrderedDict
-
-from torch import nn
-
-SPEC = {json.dumps(spec.to_dict())!r}
-
-
-class Net(nn.Sequential):
-    def __init__(self):
-        super().__init__(OrderedDict([
-{body}
-        ]))
-'''
-
-
-def _constructor(module: torch.nn.Module) -> str:
-    kind = type(module).__name__
-    if isinstance(module, torch.nn.Conv2d):
-        return (
-            f"nn.Conv2d({module.in_channels}, {module.out_channels}, {module.kernel_size[0]},"
-            f" padding={module.padding[0]}, bias={module.bias is not None})"
-        )
-    if isinstance(module, torch.nn.BatchNorm2d):
-        return f"nn.BatchNorm2d({module.num_features})"
-    if isinstance(module, torch.nn.Dropout):
-        return f"nn.Dropout({module.p})"
-    if isinstance(module, torch.nn.MaxPool2d):
-        return f"nn.MaxPool2d({module.kernel_size})"
-    if isinstance(module, torch.nn.AdaptiveAvgPool2d):
-        return f"nn.AdaptiveAvgPool2d({module.output_size})"
-    if isinstance(module, torch.nn.LogSoftmax):
-        return f"nn.LogSoftmax(dim={module.dim})"
-    if kind in ("ReLU", "Flatten"):
-        return f"nn.{kind}()"
-    raise ValueError(f"no standalone constructor for {kind}")

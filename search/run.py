@@ -129,6 +129,16 @@ def build_parser(prog: str = PROG) -> Parser:
         metavar=("N", "DIR"),
         help="write trial N's spec, weights and a standalone module to DIR",
     )
+    parser.add_argument(
+        "--confirmation-seed",
+        type=int,
+        metavar="S",
+        help="--export: the weights of trial N's confirmation run with seed S (all training"
+        " images) instead of the search trial's",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="--export: replace an earlier export in DIR"
+    )
     parser.add_argument("--plain", action="store_true", help="line-per-event output, no live view")
     return parser
 
@@ -226,7 +236,9 @@ def _main(args, early: EarlyWorkers) -> int:
         from search.export import export_trial
 
         if args.export is not None:
-            return export_trial(study, options, _trial_number(args.export[0]), args.export[1])
+            number, folder = _trial_number(args.export[0]), args.export[1]
+            seed, force = args.confirmation_seed, args.force
+            return export_trial(study, options, number, folder, seed, force)
         with make_console(plain=args.plain) as console:
             return replay_trial(study, options, args.replay, console.emit)
     workers = resolve_workers(args.workers, options)
@@ -307,6 +319,9 @@ def unused(args, study) -> list[str]:
                 found.append(f"{flag} does not apply to {mode} (the trial runs as stored)")
         if args.no_confirm:
             found.append(f"--no-confirm does not apply to {mode}")
+    for option in ("confirmation_seed", "force"):
+        if getattr(args, option) not in (None, False) and mode != "--export":
+            found.append(f"--{option.replace('_', '-')} applies to --export only")
     return found
 
 

@@ -17,6 +17,7 @@ from archs import ArchSpec, build
 from search.confirm import confirm, confirmation_summaries, replay_trial
 from search.errors import UsageError
 from search.export import export_trial
+from search.objective import file_sha256
 from search.runner import run_study
 from search.study import RunOptions
 from studies import STUDIES
@@ -125,16 +126,17 @@ def test_export_writes_a_standalone_module_with_identical_outputs(two_trials, tm
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         assert export_trial(STUDIES["cnn20k"], options, 0, str(out)) == 0
-        with pytest.raises(UsageError, match="not empty"):
+        with pytest.raises(UsageError, match="holds another export; --force replaces it"):
             export_trial(STUDIES["cnn20k"], options, 0, str(out))
-    assert sorted(p.name for p in out.iterdir()) == ["model.py", "spec.json", "weights.pt"]
+    files = ["README.md", "model.onnx", "model.py", "spec.json", "weights.pt"]
+    assert sorted(p.name for p in out.iterdir()) == files
     module_spec = importlib.util.spec_from_file_location("exported_model", out / "model.py")
     exported = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(exported)
     net = exported.Net()
     state = torch.load(out / "weights.pt", weights_only=True)
     net.load_state_dict(state)
-    reference = build(ArchSpec.from_json(exported.SPEC))
+    reference = build(ArchSpec.from_dict(exported.SPEC))
     reference.load_state_dict(state)
     images = torch.randn(5, 1, 28, 28)
     assert torch.equal(net.eval()(images), reference.eval()(images))
@@ -193,3 +195,82 @@ def test_a_changed_top_k_and_a_left_over_run_are_confirmed_too(tmp_path, data_ro
     assert all(t.state == TrialState.COMPLETE for t in runs)
     assert [row["source_trial"] for row in second] == sorted([old, new])
     assert next(r for r in second if r["source_trial"] == old)["seeds"] == [1, 2, 3]
+
+
+def test_export_of_a_confirmation_run_checks_its_onnx_on_real_test_images(
+    two_trials, tmp_path, data_root, capsys
+):
+    import json
+
+    import onnxruntime
+
+    from search.data import load_mnist, normalise
+
+    folder, options, _, _ = two_trials
+    companion = load(folder, "cnn20k.confirm")
+    run = next(t for t in companion.trials if t.params["seed"] == 2)
+    number = run.params["source_trial"]
+    out = tmp_path / "confirmed"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        assert export_trial(STUDIES["cnn20k"], options, number, str(out), 2) == 0
+        with pytest.raises(UsageError, match=r"has no such run; its complete confirmation seeds"
+                           r" are \[1, 2\]"):  # fmt: skip
+            export_trial(STUDIES["cnn20k"], options, number, str(tmp_path / "none"), 7)
+    printed = capsys.readouterr().out
+    assert not (tmp_path / "none").exists()
+    assert file_sha256(out / "weights.pt") == run.user_attrs["weights_sha256"]
+    record = json.loads((out / "spec.json").read_text())
+    assert record["weights"]["from"] == "confirmation run" and record["weights"]["seed"] == 2
+    assert record["weights"]["train_images"] == run.user_attrs["train_images"] == 2048
+    assert abs(record["weights"]["test_acc_at_export"] - run.user_attrs["test_acc"][-1]) <= 0.02
+    # onnxruntime predicts what torch predicts on real test images
+    arrays = load_mnist(data_root)
+    images = normalise(arrays.test_images[:2000])
+    net = build(ArchSpec.from_dict(record["spec"]))
+    net.load_state_dict(torch.load(out / "weights.pt", weights_only=True))
+    session = onnxruntime.InferenceSession(str(out / "model.onnx"))
+    theirs = session.run(None, {"input": images.numpy()})[0]
+    with torch.no_grad():
+        ours = net.eval()(images)
+    assert (torch.from_numpy(theirs).argmax(1) == ours.argmax(1)).float().mean() >= 0.999
+    assert float((torch.from_numpy(theirs) - ours).abs().max()) < 1e-3
+    readme = (out / "README.md").read_text()
+    assert "confirmation run, seed 2, 2,048 images" in readme
+    assert "argmax agrees with torch on" in readme and "opset 18" in readme
+    assert "argmax agrees with torch on" in printed
+
+
+def test_export_without_the_onnx_packages_writes_the_rest_and_force_replaces(
+    two_trials, tmp_path, capsys
+):
+    from search import export_onnx
+
+    folder, options, _, _ = two_trials
+    first = next(
+        t.number for t in load(folder, "cnn20k").trials if t.user_attrs.get("weights_path")
+    )
+    confirmed = next(t for t in load(folder, "cnn20k.confirm").trials if t.params["seed"] == 1)
+    out = tmp_path / "plain"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setattr(export_onnx, "missing_packages", lambda: ["onnxruntime"])
+        assert export_trial(STUDIES["cnn20k"], options, first, str(out)) == 0
+        earlier = (out / "spec.json").read_text()
+        second = confirmed.params["source_trial"]
+        assert export_trial(STUDIES["cnn20k"], options, second, str(out), 1, force=True) == 0
+        with pytest.raises(UsageError, match="not empty \\(and holds no export\\)"):
+            export_trial(STUDIES["cnn20k"], options, first, str(other), force=True)
+    printed = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md", "model.py", "spec.json", "weights.pt"
+    ]  # fmt: skip
+    assert (out / "spec.json").read_text() != earlier  # the confirmation run replaced the trial
+    assert file_sha256(out / "weights.pt") == confirmed.user_attrs["weights_sha256"]
+    assert 'no model.onnx: ONNX export needs onnxruntime; pip install -e ".[export]"' in printed
+    assert "no `model.onnx`" in (out / "README.md").read_text()
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left

@@ -37,8 +37,8 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
     assert first.user_attrs["weights_sha256"] != second.user_attrs["weights_sha256"]
 
     out = tmp_path / "exported"
-    result = search_run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url],
-                 tmp_path)  # fmt: skip
+    result = search_run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url,
+                         "--data-root", str(data_root)], tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     state = torch.load(out / "weights.pt", weights_only=True)
     net = build(ArchSpec.from_dict(first.user_attrs["spec"]))
@@ -52,7 +52,8 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
     # another run's file under the first trial's path (what a shared path allowed): refused
     shutil.copy(second.user_attrs["weights_path"], first.user_attrs["weights_path"])
     again = tmp_path / "again"
-    args = ["--study", "baseline", "--export", "0", str(again), "--storage", first_url]
+    args = ["--study", "baseline", "--export", "0", str(again), "--storage", first_url,
+            "--data-root", str(data_root)]  # fmt: skip
     result = search_run(args, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.splitlines()
@@ -73,7 +74,8 @@ def test_export_into_a_file_or_a_full_folder_is_refused(tmp_path, data_root):
         (full, "exists and is not empty"),
         (tmp_path / "no" / "such" / "dir", "cannot write in"),
     ):
-        args = ["--study", "baseline", "--export", "0", str(target), "--storage", url]
+        args = ["--study", "baseline", "--export", "0", str(target), "--storage", url,
+                "--data-root", str(data_root)]  # fmt: skip
         result = search_run(args, tmp_path)
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.splitlines()) == 1 and words in result.stderr, result.stderr
