@@ -20,6 +20,8 @@ from archs import ArchSpec
 from search import data as mnist
 from search.errors import UsageError
 from search.leaderboard_rows import recipe_summary
+from search.objective import save_weights
+from search.provenance import study_uuid
 from search.recipe import Recipe
 from search.runner import (
     open_study,
@@ -33,6 +35,7 @@ from search.study import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 from search.train import resolve_device, seeded_build, train
 
 TARGET_ACC = 99.40  # percent: the task's bar
+REPLAYED_KEY = "replayed_weights"  # study attr: {trial number: {path, sha256}} saved by --replay
 
 
 def load_existing(name: str, options: RunOptions) -> optuna.Study:
@@ -200,8 +203,12 @@ def stored_proposal(trial: optuna.trial.FrozenTrial) -> tuple[ArchSpec, Recipe]:
 
 
 def replay_trial(study, options: RunOptions, number: int, emit=lambda event: None) -> int:
-    """Retrain trial `number` as stored; 0 when every stored epoch is reproduced exactly."""
-    trial = trial_by_number(load_existing(study.name, options), number)
+    """Retrain trial `number` as stored; 0 when every stored epoch is reproduced exactly. A
+    complete trial reproduced exactly gets its weights saved again (under the run folder, by
+    the study's UUID), recorded on the study, so that export finds them when the trial's own
+    are not on this machine."""
+    optuna_study = load_existing(study.name, options)
+    trial = trial_by_number(optuna_study, number)
     spec, recipe = stored_proposal(trial)
     stored = trial.user_attrs.get("test_acc", [])
     if not stored:
@@ -236,4 +243,11 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
             "message": f"trial {number}: {verdict} on {device} (stored on {stored_device})",
         }
     )
+    if all(rows) and trial.state == TrialState.COMPLETE:
+        path, digest = save_weights(model, study_uuid(optuna_study), f"{number}.replay")
+        saved = dict(optuna_study.user_attrs.get(REPLAYED_KEY, {}))
+        saved[str(number)] = {"path": str(path.resolve()), "sha256": digest}
+        optuna_study.set_user_attr(REPLAYED_KEY, saved)
+        message = f"trial {number}: the replayed weights saved to {path} (export uses them)"
+        emit({"type": "log", "message": message})
     return 0 if all(rows) else 1

@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from archs import ArchSpec, build
 from search import data as mnist
 from search import export_onnx
-from search.confirm import load_existing, stored_proposal
+from search.confirm import REPLAYED_KEY, load_existing, stored_proposal
 from search.errors import StudyFailed, UsageError
 from search.export_source import standalone_source
 from search.objective import file_sha256
@@ -47,14 +47,17 @@ def export_trial(
 ) -> int:
     """Write the export of trial `number` (or of its confirmation run with `confirmation_seed`)
     to out_dir after every check; one error line and nothing written otherwise."""
-    trial = trial_by_number(load_existing(study.name, options), number)
+    searched = load_existing(study.name, options)
+    trial = trial_by_number(searched, number)
     spec, recipe = stored_proposal(trial)
     target = Path(out_dir)
     export_folder_ok(target, force)
     source = trial if confirmation_seed is None else confirmation_run(
         study, options, number, confirmation_seed
     )  # fmt: skip
-    state = checked_weights(source, spec)
+    replayed = {} if source is not trial else searched.user_attrs.get(REPLAYED_KEY, {})
+    path, digest = weights_of(source, replayed)
+    state = checked_weights(number, path, digest, spec)
     model = build(spec)
     model.load_state_dict(state)
     model.eval()
@@ -63,12 +66,17 @@ def export_trial(
     accuracy = evaluate(model, test)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        record = export_record(study, trial, spec, recipe, source, accuracy)
+        record = export_record(study, trial, spec, recipe, source, accuracy) | {
+            "weights_sha256": digest
+        }
+        record["weights"]["sha256"] = digest
+        if source is trial and path != trial.user_attrs.get("weights_path"):
+            record["weights"]["from"] = "search trial, retrained by --replay"
         (staging / "spec.json").write_text(json.dumps(record, indent=2) + "\n")
-        shutil.copyfile(source.user_attrs["weights_path"], staging / "weights.pt")  # as hashed
+        shutil.copyfile(path, staging / "weights.pt")  # the bytes that were hashed
         (staging / "model.py").write_text(standalone_source(spec))
         check = onnx_files(model, staging, test.images)
-        sessions = load_existing(study.name, options).user_attrs.get(SESSIONS_KEY, [])
+        sessions = searched.user_attrs.get(SESSIONS_KEY, [])
         (staging / "README.md").write_text(readme(record, check, sessions))
         if target.exists():
             shutil.rmtree(target)  # empty, or an export --force replaces (checked above)
@@ -152,16 +160,25 @@ def export_folder_ok(target: Path, force: bool = False) -> None:
         raise UsageError(f"--export N DIR: cannot write in {parent} (missing or not writable)")
 
 
-def checked_weights(trial: optuna.trial.FrozenTrial, spec: ArchSpec) -> dict:
-    """The trial's saved weights, only if their bytes are the ones it recorded and they load
-    into `spec` (same keys and shapes)."""
-    number = trial.number
-    weights = Path(trial.user_attrs.get("weights_path", ""))
-    recorded = trial.user_attrs.get("weights_sha256")
-    if not trial.user_attrs.get("weights_path") or not weights.is_file():
+def weights_of(trial: optuna.trial.FrozenTrial, replayed: dict) -> tuple[str, str | None]:
+    """The weights file and its recorded SHA-256: the trial's own while its file exists, else
+    the ones `--replay N` saved for it (`replayed`: the study's record of them)."""
+    own = trial.user_attrs.get("weights_path", "")
+    again = replayed.get(str(trial.number))
+    if (not own or not Path(own).is_file()) and again and Path(again["path"]).is_file():
+        return again["path"], again["sha256"]
+    return own, trial.user_attrs.get("weights_sha256")
+
+
+def checked_weights(number: int, path: str, recorded: str | None, spec: ArchSpec) -> dict:
+    """Trial `number`'s saved weights at `path`, only if their bytes are the ones it recorded
+    and they load into `spec` (same keys and shapes)."""
+    weights = Path(path)
+    if not path or not weights.is_file():
         raise UsageError(
-            f"trial {number}'s weights are not on this machine ({weights or 'none saved'});"
-            " they are saved for complete trials in the run folder of the machine that ran them"
+            f"trial {number}'s weights are not on this machine ({path or 'none saved'}): they"
+            " are saved for complete trials in the run folder of the machine that ran them;"
+            f" `--replay {number}` retrains the trial here and saves its weights for export"
         )
     if recorded is None:
         raise UsageError(

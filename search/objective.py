@@ -189,7 +189,7 @@ def _train_trial(study, context, trial, model, recipe, started) -> float:
     return value
 
 
-def save_weights(model, study_id: str, number: int) -> tuple[Path, str]:
+def save_weights(model, study_id: str, number: int | str) -> tuple[Path, str]:
     """The final-epoch weights (no checkpoint picking) under runs/weights/<study uuid>/, so two
     storages holding studies of one name never share a file; returns the path and the SHA-256
     of the file's bytes, which the trial records and export checks."""

@@ -117,7 +117,8 @@ def test_replay_reproduces_a_trial_exactly(two_trials):
         assert replay_trial(STUDIES["cnn20k"], options, 0, events.append) == 0
     messages = [e["message"] for e in events]
     assert sum(m.endswith("| same") for m in messages) == 2  # two epochs, both identical
-    assert messages[-1].startswith("trial 0: reproduced exactly on cpu")
+    assert messages[-2].startswith("trial 0: reproduced exactly on cpu")
+    assert messages[-1].startswith("trial 0: the replayed weights saved to runs/weights/")
 
 
 def test_export_writes_a_standalone_module_with_identical_outputs(two_trials, tmp_path):

@@ -6,6 +6,7 @@ the same study name in two storages can neither overwrite the other's weights no
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import torch
 
 from archs import ArchSpec, build
 from search.data import load_mnist, normalise
+from search.objective import file_sha256
 from tests.conftest import REPO_ROOT
 from tests.run_args import search_run
 
@@ -82,3 +84,28 @@ def test_export_into_a_file_or_a_full_folder_is_refused(tmp_path, data_root):
     assert a_file.read_text() == "mine" and sorted(p.name for p in full.iterdir()) == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "full", "runs", "s.db"]
     assert REPO_ROOT.is_dir()
+
+
+def test_a_trial_whose_weights_are_gone_is_exported_after_replay(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path}/s.db"
+    trial = repeat(tmp_path, url, 1, data_root)
+    Path(trial.user_attrs["weights_path"]).unlink()  # as on another machine
+    common = ["--study", "baseline", "--storage", url, "--data-root", str(data_root)]
+    out = tmp_path / "out"
+    result = search_run([*common, "--export", "0", str(out)], tmp_path)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "`--replay 0` retrains the trial here and saves its weights" in result.stderr
+    assert not out.exists()
+
+    replay = search_run([*common, "--replay", "0", "--plain"], tmp_path)
+    assert replay.returncode == 0, replay.stderr
+    assert "trial 0: reproduced exactly" in replay.stdout
+    assert "trial 0: the replayed weights saved to" in replay.stdout
+    saved = optuna.load_study(study_name="baseline", storage=url).user_attrs["replayed_weights"]
+    result = search_run([*common, "--export", "0", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert file_sha256(out / "weights.pt") == saved["0"]["sha256"]
+    # the same numbers as the trial's own weights had: its stored final test accuracy
+    record = json.loads((out / "spec.json").read_text())
+    assert record["weights"]["test_acc_at_export"] == round(trial.user_attrs["test_acc"][-1], 2)
+    assert record["weights"]["from"] == "search trial, retrained by --replay"
