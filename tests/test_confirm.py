@@ -152,6 +152,8 @@ def test_cli_confirm_replay_export_errors(two_trials, tmp_path):
     for args, message in (
         (["--replay", "99"], "has no trial 99"),
         (["--export", "x", str(tmp_path / "e")], "N must be a trial number"),
+        (["--export", "99", str(tmp_path / "e")], "has no trial 99"),
+        (["--confirmation-seed", "1"], "--confirmation-seed applies to --export only"),
         (["--confirm", "2", "--study", "baseline"], "--confirm applies to search studies"),
     ):
         study = [] if "--study" in args else ["--study", "cnn20k"]
@@ -163,6 +165,7 @@ def test_cli_confirm_replay_export_errors(two_trials, tmp_path):
             timeout=300,
         )
         assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "e").exists()
 
 
 def test_a_changed_top_k_and_a_left_over_run_are_confirmed_too(tmp_path, data_root):
