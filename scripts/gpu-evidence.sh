@@ -49,7 +49,7 @@ python3 -m search.run --study cnn20k --confirm "$confirm" --seeds 1 2 3 --worker
 say "summary"
 python3 - "$storage" "$started" "$out/evidence.json" <<'PY' 2>&1 | tee -a "$log"
 import json, sys
-from search.bench_gpu import evidence
+from search.benchmarks.gpu import evidence
 result = evidence(sys.argv[1], "cnn20k", float(sys.argv[2]), json_path=sys.argv[3])
 first = result["first_confirmed_seconds"]
 print(json.dumps(result, indent=1))

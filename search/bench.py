@@ -4,7 +4,7 @@
   (a) conventional: a map-style Dataset of normalised per-sample tensors through
       DataLoader(shuffle=True), the literal reference module (nn.Dropout), fp32, eager;
   (b) compute floor: forward + backward + step of that module on pre-made batches;
-  (c) the engine's default path: search.train.train (tensor-indexed batches, channels_last,
+  (c) the engine's default path: search.engine.train.train (tensor-indexed batches, channels_last,
       the builder's cheap CPU dropout mask), fp32;
   (d) the engine with bf16 autocast (recipe precision="bf16"), for reference.
 It prints images/s, the ratios (c)/(a) and (c)/(b), the process's peak memory, and (unless
@@ -17,7 +17,7 @@ first trial's start to the last trial's end, as stored: what a long study sees p
 two configurations alternate, --repeats times each; the ratios compare the fastest run of each.
 Before them, the ceiling: the engine's training loop alone (--batches batches, no storage, no
 evaluation) in 1 process x all cores and in N single-thread processes at once.
-`--device cuda` (search.bench_gpu): `data` gives images/s of the baseline and of the
+`--device cuda` (search.benchmarks.gpu): `data` gives images/s of the baseline and of the
 <= 5,000-parameter winner at their batch sizes, fp32 and bf16, and the host-device
 synchronisations per epoch; `workers` gives trials/hour with 1, 2, 4, ... --workers processes
 sharing the GPU, and the best count.
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def bench_cuda(args) -> int:
-    from search import bench_gpu
+    from search.benchmarks import gpu as bench_gpu
 
     if args.what == "workers":
         top = args.workers or 8
@@ -130,13 +130,13 @@ def bench_cuda(args) -> int:
 
 
 def bench_workers(*args, **kwargs) -> int:
-    from search.bench_measure import bench_workers as measure
+    from search.benchmarks.cpu import bench_workers as measure
 
     return measure(*args, **kwargs)
 
 
 def bench_data(*args, **kwargs) -> int:
-    from search.bench_measure import bench_data as measure
+    from search.benchmarks.cpu import bench_data as measure
 
     return measure(*args, **kwargs)
 

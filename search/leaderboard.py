@@ -3,7 +3,7 @@
 Ranking: COMPLETE trials by value in the study's direction; then PRUNED trials that trained, by
 their best validation accuracy; then the rest (pruned before training, failed, running) by trial
 number. Ties go to the lower trial number. Waiting (enqueued, not started) trials are left out.
-The live view (search.console) draws the same rows with the same table as this command.
+The live view (search.console.events) draws the same rows with the same table as this command.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 
 from search.cli import Parser, main_guard, positive_int
+from search.store import run_dir
 
 PROG = "python -m search.leaderboard"
-TOP = 10  # rows shown unless --top says otherwise (search.leaderboard_rows.TOP)
+TOP = 10  # rows shown unless --top says otherwise (search.reports.leaderboard.TOP)
 FORMATS = ("table", "json", "csv")
 
 
@@ -32,8 +33,9 @@ def build_parser(prog: str = PROG) -> Parser:
     parser.add_argument(
         "--storage",
         help="Optuna storage URL, or journal:PATH (default: "
-        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
+        "$SEARCH_STORAGE, else sqlite:///<run dir>/optuna.sqlite3)",
     )
+    parser.add_argument("--run-dir", help=run_dir.HELP)
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -46,11 +48,12 @@ def build_parser(prog: str = PROG) -> Parser:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = build_parser(prog).parse_args(argv)
+    run_dir.use(args.run_dir)
     return main_guard(prog, lambda: _main(args))
 
 
 def _main(args) -> int:
-    from search import leaderboard_rows as board
+    from search.reports import leaderboard as board
 
     if args.study is None:
         rows = board.study_list(args.storage)
@@ -61,7 +64,7 @@ def _main(args) -> int:
         optuna_study = board.load_existing(args.study, args.storage)
         rows = board.leaderboard_rows(optuna_study, args.top)
         if args.format == "table":
-            from search.console import print_leaderboard
+            from search.console.events import print_leaderboard
 
             print_leaderboard(rows, board._title(optuna_study, len(rows)), plain=args.plain)
             return 0

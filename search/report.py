@@ -6,7 +6,7 @@ md (default) writes `<out>/<study>/` for every study in the storage (or the name
 with its provenance header, PNG figures, data.json and trials.csv, and prints one line per study.
 json prints one JSON document (every study, every trial, the computed summaries) to stdout; csv
 prints one row per trial. Which renderer a study gets is read from what it stores
-(search.report_data.study_kind); a companion study NAME.confirm is rendered inside NAME's report.
+(search.reports.data.study_kind); a companion study NAME.confirm is rendered inside NAME's report.
 Bad input (missing storage file, empty storage, unknown study) is one line on stderr, exit 2,
 and nothing written.
 """
@@ -16,9 +16,9 @@ from __future__ import annotations
 import sys
 
 from search.cli import Parser, main_guard
+from search.store import run_dir
 
 PROG = "python -m search.report"
-DEFAULT_OUT = "runs/reports"  # beside the default storage; the committed reports/ is explicit
 FORMATS = ("md", "json", "csv")
 
 
@@ -35,13 +35,14 @@ def build_parser(prog: str = PROG) -> Parser:
     parser.add_argument(
         "--storage",
         help="Optuna storage URL, or journal:PATH (default: "
-        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
+        "$SEARCH_STORAGE, else sqlite:///<run dir>/optuna.sqlite3)",
     )
     parser.add_argument(
         "--out",
-        default=DEFAULT_OUT,
-        help=f"md: folder of the study folders (default {DEFAULT_OUT})",
+        help="md: folder of the study folders (default: <run dir>/reports; the committed"
+        " reports/ only when named)",
     )
+    parser.add_argument("--run-dir", help=run_dir.HELP)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -62,8 +63,10 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def _main(args) -> int:
-    from search.report_render import run_report
+    from search.reports.render import run_report
 
+    run_dir.use(args.run_dir)
+    args.out = args.out or str(run_dir.reports_dir())
     return run_report(args)
 
 

@@ -1,6 +1,6 @@
 """`python -m search.run`: run or resume a study (and confirm, replay or export its trials).
 
-A thin CLI over search.runner: parse, validate, call one library function, exit 0, 2 on bad
+A thin CLI over search.runner.session: parse, validate, call one library function, exit 0, 2 on bad
 input (one line, nothing written), 130 when interrupted (rerun the same command to resume).
 """
 
@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from search.cli import Parser, main_guard, positive_int
 from search.errors import StudyFailed, UsageError
-from search.spawn import EarlyWorkers, auto_workers, fast_exit
+from search.store import run_dir
+from search.workers.spawn import EarlyWorkers, auto_workers, fast_exit
 
 if TYPE_CHECKING:
-    from search.study import RunOptions
+    from search.study.definitions import RunOptions
 
 PROG = "python -m search.run"
 
@@ -38,8 +39,9 @@ def build_parser(prog: str = PROG) -> Parser:
     parser.add_argument(
         "--storage",
         help="Optuna storage URL, or journal:PATH (default: "
-        "$SEARCH_STORAGE, else sqlite:///runs/optuna.sqlite3)",
+        "$SEARCH_STORAGE, else sqlite:///<run dir>/optuna.sqlite3)",
     )
+    parser.add_argument("--run-dir", help=run_dir.HELP)
     parser.add_argument(
         "--trials",
         type=positive_int,
@@ -157,20 +159,20 @@ def workers_arg(text: str) -> str | int:
 def resolve_workers(requested: str | int, options: RunOptions) -> int:
     """auto: every core as a 1-thread worker on CPU (2 single-thread workers train ~1.5x the
     images of one 2-thread process on 2 cores), capped at 8; on a GPU, GPU_AUTO_WORKERS
-    processes sharing it (search.spawn: measured by `python -m search.bench workers --device
-    cuda`); one with --threads."""
+    processes sharing it (search.workers.spawn: measured by `python -m search.bench workers
+    --device cuda`); one with --threads."""
     if requested != "auto":
         return int(requested)
     if options.threads:
         return 1
 
-    from search.train import resolve_device
+    from search.engine.train import resolve_device
 
     return auto_workers(gpu=resolve_device(options.device).type == "cuda")
 
 
 def options_from(args) -> RunOptions:
-    from search.study import RunOptions
+    from search.study.definitions import RunOptions
 
     return RunOptions(
         storage=args.storage,
@@ -197,20 +199,21 @@ def options_from(args) -> RunOptions:
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = build_parser(prog).parse_args(argv)
     args.argv = tuple(sys.argv[1:] if argv is None else argv)  # recorded on the study
+    run_dir.use(args.run_dir)  # before any worker starts: they inherit it
     return main_guard(prog, lambda: _with_early_workers(args))
 
 
 def _with_early_workers(args) -> int:
-    """Start the local workers first if the arguments say how many (search.spawn): their
+    """Start the local workers first if the arguments say how many (search.workers.spawn): their
     imports then overlap ours."""
     with EarlyWorkers(args) as early:
         return _main(args, early)
 
 
 def _main(args, early: EarlyWorkers) -> int:
-    from search.console import make_console
-    from search.registry import find_study
-    from search.study import configured
+    from search.console.choose import make_console
+    from search.runner.registry import find_study
+    from search.study.definitions import configured
     from studies import STUDIES
 
     if args.list:
@@ -232,8 +235,8 @@ def _main(args, early: EarlyWorkers) -> int:
 
         torch.set_num_threads(options.threads)
     if args.replay is not None or args.export is not None:
-        from search.confirm import replay_trial
-        from search.export import export_trial
+        from search.runner.confirm import replay_trial
+        from search.runner.export import export_trial
 
         if args.export is not None:
             number, folder = _trial_number(args.export[0]), args.export[1]
@@ -243,7 +246,7 @@ def _main(args, early: EarlyWorkers) -> int:
             return replay_trial(study, options, args.replay, console.emit)
     workers = resolve_workers(args.workers, options)
     if workers > 1 and study.needs_data:
-        from search.workers import launch
+        from search.workers.pool import launch
 
         return launch(
             study,
@@ -256,9 +259,9 @@ def _main(args, early: EarlyWorkers) -> int:
             processes=early.take(workers),
         )
     early.take(0)  # this process runs the study: workers started early are not needed
-    from search.confirm import confirm
-    from search.runner import run_study
-    from search.train import warm_up
+    from search.engine.train import warm_up
+    from search.runner.confirm import confirm
+    from search.runner.session import run_study
 
     if study.needs_data:
         warm_up()  # as a worker does before its first trial, so trial clocks compare
@@ -283,7 +286,7 @@ def check_used(args, study) -> None:
 
 
 def unused(args, study) -> list[str]:
-    from search.study import CnnStudy
+    from search.study.definitions import CnnStudy
 
     name = args.study
     cnn = isinstance(study, CnnStudy)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from search.cli import Parser, main_guard
 from search.errors import UsageError
-from search.recipe import MAX_EPOCHS
+from search.study.recipe import MAX_EPOCHS
 
 if TYPE_CHECKING:  # torch, rich and fvcore load only once a spec is shown, not for --help
     from rich.table import Table
@@ -26,7 +26,7 @@ PROG = "python -m archs"
 def load_spec(text: str) -> ArchSpec:
     """A pinned name, a JSON object, or a path to a JSON file; UsageError when none fits."""
     from archs import PINNED
-    from search.nets import load_net
+    from search.study.nets import load_net
 
     if text not in PINNED and not text.lstrip().startswith("{") and not Path(text).is_file():
         names = ", ".join(PINNED)
@@ -39,8 +39,8 @@ def layer_table(spec: ArchSpec, epochs: int) -> tuple[Table, list[str]]:
     from rich.table import Table
 
     from archs import build, layer_geometry
-    from search.limits import Limits
-    from search.profile import profile
+    from search.engine.profile import profile
+    from search.study.limits import Limits
 
     model = build(spec)
     measured = profile(model)

@@ -1,13 +1,13 @@
-"""`python -m search.worker INDEX [LABEL...]`: one worker process, started by search.spawn."""
+"""`python -m search.worker INDEX [LABEL...]`: one worker process (started by search.workers)."""
 
 import sys
 
 if __name__ == "__main__":
     try:
-        from search.workers import worker_main
+        from search.workers.pool import worker_main
     except KeyboardInterrupt:  # stopped while importing: no trial was taken
         sys.exit(130)
     code = worker_main()  # the arguments only label the process
-    from search.spawn import fast_exit
+    from search.workers.spawn import fast_exit
 
     fast_exit(code)  # its trials are stored: skip the interpreter's teardown

@@ -24,9 +24,9 @@ import optuna
 
 from archs import BASELINE, ArchSpec
 from search.errors import UsageError
-from search.nets import load_net, load_recipe
-from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal, RunOptions
+from search.study.nets import load_net, load_recipe
+from search.study.recipe import REFERENCE_RECIPE, Recipe
 
 
 def _widths(spec: ArchSpec, factor: float) -> ArchSpec:
@@ -180,8 +180,8 @@ def _base(options: RunOptions, prefix: str) -> tuple[str, ArchSpec, Recipe]:
         raise UsageError(f"--base trial:N needs a trial number, got {base!r}")
     if not options.base_study:
         raise UsageError("--base trial:N needs --from STUDY (the study trial N belongs to)")
-    from search.confirm import load_existing, stored_proposal
-    from search.runner import trial_by_number
+    from search.runner.confirm import load_existing, stored_proposal
+    from search.runner.session import trial_by_number
 
     number = int(base[len("trial:") :])
     trial = trial_by_number(load_existing(options.base_study, options), number)

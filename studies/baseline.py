@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import optuna
 
 from archs import BASELINE, ArchSpec
-from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal, RunOptions
+from search.study.recipe import REFERENCE_RECIPE, Recipe
 
 # Test accuracy (%) after epochs 1..17 of the reference's single run.
 REFERENCE_CURVE = (

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import optuna
 
 from archs import BASELINE, ArchSpec, Transition
-from search.limits import Limits
-from search.pruners import AnyPruner
-from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal
+from search.study.limits import Limits
+from search.study.pruners import AnyPruner
+from search.study.recipe import REFERENCE_RECIPE, Recipe
 
 
 @dataclass(frozen=True)

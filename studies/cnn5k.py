@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from search.limits import Limits
 from search.study import CnnStudy
+from search.study.limits import Limits
 from studies import cnn6k, cnn20k
 from studies.cnn20k import SPACE, sampler
 

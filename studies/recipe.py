@@ -21,9 +21,9 @@ from functools import partial
 import optuna
 
 from archs import BASELINE, ArchSpec
-from search.limits import Limits
-from search.recipe import REFERENCE_RECIPE, Recipe
 from search.study import CnnStudy, Proposal, RunOptions
+from search.study.limits import Limits
+from search.study.recipe import REFERENCE_RECIPE, Recipe
 from studies import cnn20k
 from studies.ablation import base_from
 
@@ -103,7 +103,7 @@ def params_for(recipe: Recipe) -> dict:
 def sibling_recipes(options: RunOptions, name: str) -> list[Recipe]:
     """The best recipe, ranked on validation, of every other `recipe.*` study stored where this
     one is (by study name; none when the storage file does not exist yet)."""
-    from search.storage import open_storage, resolve_url, storage_file
+    from search.store.storage import open_storage, resolve_url, storage_file
 
     url = resolve_url(options.storage)
     path = storage_file(url)

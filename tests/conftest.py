@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from search.data import FILES, MnistArrays, load_mnist
+from search.engine.data import FILES, MnistArrays, load_mnist
 
 os.environ["MNIST_OFFLINE"] = "1"  # before any test runs; inherited by every subprocess
 os.environ.pop("MNIST_MIRROR", None)

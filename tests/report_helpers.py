@@ -13,8 +13,8 @@ import optuna
 from optuna.trial import TrialState
 
 from archs import BASELINE, ArchSpec, Transition
-from search.recipe import REFERENCE_RECIPE
-from search.study import CnnStudy, Proposal
+from search.study.definitions import CnnStudy, Proposal
+from search.study.recipe import REFERENCE_RECIPE
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WIDE = ArchSpec(blocks=((16, 32, 32), (32, 32)), transitions=(Transition(width=16),))  # 29,178

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from optuna.trial import FrozenTrial, TrialState
 
-from search.study import RunOptions
+from search.study.definitions import RunOptions
 
 
 def tiny_options(tmp_path: Path, data_root: Path, **changes) -> RunOptions:

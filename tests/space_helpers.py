@@ -7,7 +7,7 @@ from collections.abc import Callable
 import optuna
 
 from archs import SpecError
-from search.study import Proposal
+from search.study.definitions import Proposal
 
 
 def random_proposals(

@@ -10,8 +10,8 @@ import optuna
 import pytest
 
 from archs import ArchSpec, build
-from search import bench_gpu
-from search.recipe import Recipe
+from search.benchmarks import gpu as bench_gpu
+from search.study.recipe import Recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,11 +8,11 @@ import torch
 from space_helpers import random_proposals
 
 from archs import BASELINE, SpecError
-from search.limits import Limits
-from search.profile import profile
-from search.recipe import REFERENCE_RECIPE
-from search.study import Proposal, RunOptions
-from search.train import seeded_build
+from search.engine.profile import profile
+from search.engine.train import seeded_build
+from search.study.definitions import Proposal, RunOptions
+from search.study.limits import Limits
+from search.study.recipe import REFERENCE_RECIPE
 from studies import STUDIES
 from studies.cnn20k import params_for, sample
 

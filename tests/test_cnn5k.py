@@ -8,9 +8,9 @@ import random
 import optuna
 from space_helpers import random_proposals
 
-from search.profile import profile
-from search.study import RunOptions
-from search.train import seeded_build
+from search.engine.profile import profile
+from search.engine.train import seeded_build
+from search.study.definitions import RunOptions
 from studies import STUDIES
 from studies.cnn5k import MAX_PARAMS, SPACE_5K
 

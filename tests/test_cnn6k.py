@@ -5,9 +5,9 @@ from __future__ import annotations
 import optuna
 from space_helpers import random_proposals
 
-from search.profile import profile
-from search.study import RunOptions
-from search.train import seeded_build
+from search.engine.profile import profile
+from search.engine.train import seeded_build
+from search.study.definitions import RunOptions
 from studies import STUDIES
 from studies.cnn6k import MAX_PARAMS, SPACE_6K
 from studies.cnn20k import sample as sample_20k

@@ -14,12 +14,12 @@ import torch
 from optuna.trial import TrialState
 
 from archs import ArchSpec, build
-from search.confirm import confirm, confirmation_summaries, replay_trial
+from search.engine.objective import file_sha256
 from search.errors import UsageError
-from search.export import export_trial
-from search.objective import file_sha256
-from search.runner import run_study
-from search.study import RunOptions
+from search.runner.confirm import confirm, confirmation_summaries, replay_trial
+from search.runner.export import export_trial
+from search.runner.session import run_study
+from search.study.definitions import RunOptions
 from studies import STUDIES
 
 
@@ -95,7 +95,7 @@ def test_confirmation_resumes_without_running_anything_twice(two_trials):
 
 
 def test_preparing_a_confirmation_records_the_command_on_the_companion(two_trials):
-    from search.confirm import prepare_confirm
+    from search.runner.confirm import prepare_confirm
 
     folder, options, _, _ = two_trials
     argv = ("--study", "cnn20k", "--confirm", "2", "--workers", "2")
@@ -208,7 +208,7 @@ def test_export_of_a_confirmation_run_checks_its_onnx_on_real_test_images(
 
     import onnxruntime
 
-    from search.data import load_mnist, normalise
+    from search.engine.data import load_mnist, normalise
 
     folder, options, _, _ = two_trials
     companion = load(folder, "cnn20k.confirm")
@@ -248,7 +248,7 @@ def test_export_of_a_confirmation_run_checks_its_onnx_on_real_test_images(
 def test_export_without_the_onnx_packages_writes_the_rest_and_force_replaces(
     two_trials, tmp_path, capsys
 ):
-    from search import export_onnx
+    from search.runner import export_onnx
 
     folder, options, _, _ = two_trials
     first = next(

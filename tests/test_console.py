@@ -19,17 +19,17 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 from rich.console import Console
 
-from search.console import (
+from search.console.choose import make_console
+from search.console.events import (
     OptunaLogHandler,
     PlainConsole,
     format_event,
     leaderboard_table,
-    make_console,
     wants_plain,
 )
-from search.leaderboard_rows import leaderboard_rows
-from search.live import LiveConsole
-from search.runner import counts
+from search.console.live import LiveConsole
+from search.reports.leaderboard import leaderboard_rows
+from search.runner.session import counts
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {"COMPLETE": 2, "PRUNED": 1, "FAIL": 0, "RUNNING": 0, "WAITING": 0}
@@ -480,7 +480,7 @@ def test_live_view_at_done_freezes_elapsed_and_says_why_it_stopped():
 
 
 def test_a_search_leaves_trials_rejected_before_training_out_of_its_budget():
-    """search.budget: in a search (rejections_free), a proposal rejected by a limit before
+    """search.store.budget: in a search (rejections_free), a proposal rejected by a limit before
     training shows as rejected and uses none of the budget, in both views, and the estimate
     counts the trials still to train."""
     now = [0.0]

@@ -18,7 +18,7 @@ import pytest
 import torch
 from idx import write_idx
 
-from search.data import (
+from search.engine.data import (
     FILES,
     IMAGES_MAGIC,
     LABELS_MAGIC,

@@ -14,8 +14,8 @@ import optuna
 import torch
 
 from archs import ArchSpec, build
-from search.data import load_mnist, normalise
-from search.objective import file_sha256
+from search.engine.data import load_mnist, normalise
+from search.engine.objective import file_sha256
 from tests.conftest import REPO_ROOT
 from tests.run_args import search_run
 

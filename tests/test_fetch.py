@@ -18,8 +18,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search import fetch
-from search.data import FILES, load_mnist
+from search.engine import fetch
+from search.engine.data import FILES, load_mnist
 from tests.conftest import REPO_ROOT
 from tests.mirror import Missing, Stall, Truncated, serve
 from tests.run_args import one_line_error

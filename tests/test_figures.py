@@ -8,7 +8,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 
-from search import report_figures as figures
+from search.reports import figures as figures
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pytest
 
 from archs import ArchSpec
 from search.errors import UsageError
-from search.nets import load_net, load_recipe
-from search.recipe import REFERENCE_RECIPE, Recipe
 from search.report import main as report_main
-from search.study import RunOptions, configured
+from search.study.definitions import RunOptions, configured
+from search.study.nets import load_net, load_recipe
+from search.study.recipe import REFERENCE_RECIPE, Recipe
 from studies import STUDIES
 from tests.conftest import REPO_ROOT
 from tests.run_args import search_run as run

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import optuna
 
 from tests.conftest import REPO_ROOT
@@ -99,3 +103,33 @@ def test_a_bad_worker_count_names_the_option_and_what_is_allowed(tmp_path):
             f"argument --workers: must be 'auto' or a positive number of processes, got '{value}'",
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_folder_holds_the_default_storage_weights_locks_and_reports(tmp_path, data_root):
+    folder = tmp_path / "my-runs"
+    args = ["--study", "baseline", "--seeds", "1", "--epochs", "1", "--train-limit", "300",
+            "--data-root", str(data_root), "--workers", "1", "--plain",
+            "--run-dir", str(folder)]  # fmt: skip
+    result = run(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"new storage sqlite:///{folder / 'optuna.sqlite3'}" in result.stderr
+    stored = optuna.load_study(study_name="baseline", storage=f"sqlite:///{folder}/optuna.sqlite3")
+    weights = stored.trials[0].user_attrs["weights_path"]
+    assert weights.startswith(str(folder / "weights")) and weights.endswith("trial0.pt")
+    assert (folder / "locks").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-runs"]  # no ./runs
+    for command, extra in (("search.leaderboard", ["--study", "baseline"]), ("search.report", [])):
+        shown = subprocess.run(
+            [sys.executable, "-m", command, *extra, "--run-dir", str(folder)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+    assert (folder / "reports" / "baseline" / "README.md").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-runs"]
+    # $SEARCH_RUN_DIR does the same for a command given no --run-dir
+    env_run = subprocess.run(
+        [sys.executable, "-m", "search.leaderboard", "--study", "baseline"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SEARCH_RUN_DIR": str(folder)},
+    )  # fmt: skip
+    assert env_run.returncode == 0 and "baseline" in env_run.stdout, env_run.stderr

@@ -18,7 +18,8 @@ from random_specs import random_specs
 from torch import nn
 
 from archs import BASELINE, build, conv_flops, layer_geometry
-from search.limits import (
+from search.engine.profile import profile
+from search.study.limits import (
     MAX_PARAMS,
     Limits,
     Verdict,
@@ -27,7 +28,6 @@ from search.limits import (
     no_fc_rule,
     params_rule,
 )
-from search.profile import profile
 
 # Conv FLOPs of the baseline, Cout * Cin * k^2 * Hout * Wout per conv:
 #   conv1   8 *  1 * 9 * 26 * 26 =    48,672

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 
-from search.pruners import AnyPruner, pruner_name
+from search.study.pruners import AnyPruner, pruner_name
 from studies.cnn20k import make_pruner
 
 

@@ -10,11 +10,11 @@ from optuna.trial import TrialState
 from run_args import tiny_options
 
 from archs import BASELINE
-from search.confirm import confirm, stored_proposal
 from search.errors import UsageError
-from search.recipe import REFERENCE_RECIPE, Recipe
-from search.runner import run_study
-from search.study import Proposal, RunOptions
+from search.runner.confirm import confirm, stored_proposal
+from search.runner.session import run_study
+from search.study.definitions import Proposal, RunOptions
+from search.study.recipe import REFERENCE_RECIPE, Recipe
 from studies import STUDIES
 from studies.recipe import RECIPE_SPACE, params_for, sampler
 

@@ -37,13 +37,13 @@ from report_helpers import (
 )
 from run_args import trained
 
-from search.confirm import confirm
-from search.limits import Limits
-from search.recipe import Recipe
 from search.report import main
-from search.report_data import study_kind
-from search.runner import run_study
-from search.study import RunOptions
+from search.reports.data import study_kind
+from search.runner.confirm import confirm
+from search.runner.session import run_study
+from search.study.definitions import RunOptions
+from search.study.limits import Limits
+from search.study.recipe import Recipe
 from studies import STUDIES
 from studies.baseline import REFERENCE_CURVE
 
@@ -389,7 +389,7 @@ def test_csv_has_one_row_per_trial(built, capsys):
 
 
 def test_the_learning_curve_title_counts_the_curves_it_draws(built):
-    from search.report_search import top_curves, top_shown
+    from search.reports.search import top_curves, top_shown
 
     for name in ("cnn20k", "faulty"):
         stored = optuna.load_study(study_name=name, storage=built["url"])

@@ -17,8 +17,8 @@ import optuna
 import pytest
 
 from search.report import main
-from search.report_data import pareto_front
-from search.report_stats import chance_exclusions, paired_deltas, paired_interval, verdict
+from search.reports.data import pareto_front
+from search.reports.stats import chance_exclusions, paired_deltas, paired_interval, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -169,7 +169,7 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
 def test_an_unfinished_confirmation_says_how_to_finish_it(tmp_path):
     from optuna.distributions import IntDistribution
 
-    from search.report_search import images_text, unfinished_text
+    from search.reports.search import images_text, unfinished_text
 
     companion = optuna.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", study_name="s.c")
     space = {"source_trial": IntDistribution(0, 99), "seed": IntDistribution(0, 99)}

@@ -18,11 +18,11 @@ from optuna.trial import TrialState
 from run_args import baseline_args, tiny_options, trained
 
 from archs import BASELINE, ArchSpec, Transition, build
-from search import objective as objective_module
-from search.budget import MAX_REJECTIONS_PER_TRIAL, REJECTED
-from search.recipe import REFERENCE_RECIPE
-from search.runner import run_study
-from search.study import CnnStudy, Proposal, derive_seed
+from search.engine import objective as objective_module
+from search.runner.session import run_study
+from search.store.budget import MAX_REJECTIONS_PER_TRIAL, REJECTED
+from search.study.definitions import CnnStudy, Proposal, derive_seed
+from search.study.recipe import REFERENCE_RECIPE
 from studies import STUDIES
 from studies.cnn20k import params_for
 
@@ -323,8 +323,8 @@ def test_list_and_help(tmp_path):
 # the test creates the orphan with ask() on a heartbeat storage on purpose
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used:UserWarning")
 def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path, monkeypatch):
-    from search.runner import recover_dead_trials
-    from search.storage import open_storage
+    from search.runner.session import recover_dead_trials
+    from search.store.storage import open_storage
 
     monkeypatch.setenv("SEARCH_HEARTBEAT", "1,2")
     study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'r.db'}"))

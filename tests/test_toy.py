@@ -18,12 +18,12 @@ from optuna.trial import TrialState
 
 from archs import INITIAL_WEIGHTS, descend, sheet_gradients, toy_forward, toy_gradients, toy_step
 from archs.toy import COLUMNS
-from search.console import format_event
+from search.console.events import format_event
 from search.errors import UsageError
-from search.report_header import trial_devices
-from search.report_toy import render_lr_sweep
-from search.runner import run_study
-from search.study import RunOptions
+from search.reports.header import trial_devices
+from search.reports.toy import render_lr_sweep
+from search.runner.session import run_study
+from search.study.definitions import RunOptions
 from studies import STUDIES
 
 LEARNING_RATES = [0.1, 0.2, 0.5, 0.8, 1.0, 2.0]

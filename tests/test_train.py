@@ -17,12 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from archs import BASELINE
-from search import train as engine
-from search.data import Data, Split, prepare
+from search.engine import train as engine
+from search.engine.data import Data, Split, prepare
+from search.engine.syncs import counting_syncs
+from search.engine.train import EpochRecord, History, evaluate, resolve_device, seeded_build, train
 from search.errors import UsageError
-from search.recipe import MAX_EPOCHS, REFERENCE_RECIPE, Recipe, RecipeError
-from search.syncs import counting_syncs
-from search.train import EpochRecord, History, evaluate, resolve_device, seeded_build, train
+from search.study.recipe import MAX_EPOCHS, REFERENCE_RECIPE, Recipe, RecipeError
 
 RECIPE = Recipe(epochs=2, seed=1)  # the reference recipe (SGD 0.1, momentum 0.9, batch 64)
 TIMINGS = ("epoch_seconds", "images_per_second")  # wall-clock numbers, never repeatable

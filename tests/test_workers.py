@@ -55,7 +55,7 @@ def storage_url(kind: str, tmp_path: Path, postgres: str | None) -> str:
 
 
 def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    from search.storage import open_storage
+    from search.store.storage import open_storage
 
     return optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=False)).trials
 
@@ -245,8 +245,8 @@ def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
 
 def test_workers_started_together_draw_different_startup_points(tmp_path):
     from archs.spec import SpecError
-    from search.runner import sampler_seed
-    from search.study import derive_seed
+    from search.runner.session import sampler_seed
+    from search.study.definitions import derive_seed
     from studies.cnn20k import make_sampler, sample
 
     url = f"sqlite:///{tmp_path / 'seeds.db'}"
@@ -290,8 +290,8 @@ def test_bad_input_stops_the_waiting_workers_and_writes_nothing(command, tmp_pat
 
 
 def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
-    from search import spawn
     from search.run import build_parser
+    from search.workers import spawn
 
     def early(*argv: str) -> int:
         return spawn.early_count(build_parser().parse_args(["--study", "cnn20k", *argv]))
@@ -318,9 +318,10 @@ def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
 def test_auto_workers_on_a_gpu_are_the_measured_count_and_never_more_than_the_cores(
     monkeypatch,
 ):
-    from search import spawn, train
+    from search.engine import train
     from search.run import resolve_workers
-    from search.study import RunOptions
+    from search.study.definitions import RunOptions
+    from search.workers import spawn
 
     monkeypatch.setattr(train.torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(spawn.os, "cpu_count", lambda: 16)
@@ -334,14 +335,14 @@ def test_auto_workers_on_a_gpu_are_the_measured_count_and_never_more_than_the_co
 
 
 def test_the_data_free_studies_are_those_that_need_no_data():
-    from search.spawn import DATA_FREE_STUDIES
+    from search.workers.spawn import DATA_FREE_STUDIES
     from studies import STUDIES
 
     assert {name for name, s in STUDIES.items() if not s.needs_data} == DATA_FREE_STUDIES
 
 
 def test_a_storage_password_never_shows_in_a_workers_command_line():
-    from search.spawn import label
+    from search.workers.spawn import label
 
     url = "postgresql+psycopg://user:secret@db-host:5432/search"
     assert label("cnn20k", url) == ("cnn20k", "postgresql+psycopg://db-host:5432/search")
@@ -356,7 +357,7 @@ def torch_is_cpu_only() -> bool:
 
 def test_early_workers_are_handed_over_once_or_dismissed(tmp_path):
     from search.run import build_parser
-    from search.spawn import EarlyWorkers
+    from search.workers.spawn import EarlyWorkers
 
     args = build_parser().parse_args(["--study", "cnn20k", "--workers", "2", "--device", "cpu"])
     args.storage = f"sqlite:///{tmp_path / 'label.db'}"

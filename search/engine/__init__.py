@@ -1,0 +1,1 @@
+"""The engine: MNIST, the training loop, profiles, the objective a trial runs."""

@@ -1,0 +1,85 @@
+"""One toy-network trial: gradient descent at the trial's learning rate, its error curve stored.
+
+The trial's only parameter is `lr` (from the study's grid). E_total after k updates is reported
+as the intermediate value at step k = 0..steps (step 0 is the initial error), so Optuna's own
+plots show the curves; the final E_total is the trial's value. The arithmetic is archs.toy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import optuna
+
+from archs.toy import GRADIENT_NAMES, WEIGHT_NAMES, descend
+from search.engine.objective import TrialContext, end
+from search.study.definitions import ToyStudy
+
+TOY_PARAMS = 8  # w1..w8, no biases
+
+
+def toy_objective(study: ToyStudy, context: TrialContext) -> Callable[[optuna.trial.Trial], float]:
+    def objective(trial: optuna.trial.Trial) -> float:
+        try:
+            return _run(study, context, trial)
+        except KeyboardInterrupt:
+            end(trial, "interrupted", "interrupted (Ctrl-C or SIGTERM); rerun to resume")
+            raise
+        except Exception as error:
+            end(trial, "failed", f"failed: {type(error).__name__}: {error}")
+            raise
+
+    return objective
+
+
+def _run(study: ToyStudy, context: TrialContext, trial: optuna.trial.Trial) -> float:
+    started = time.perf_counter()
+    lr = trial.suggest_categorical("lr", list(study.learning_rates))
+    summary = f"toy 2-2-2 lr={lr}"
+    context.emit(
+        {
+            "type": "trial_start",
+            "trial": trial.number,
+            "summary": summary,
+            "params": TOY_PARAMS,
+            "flops": None,
+            "epochs": study.steps,
+            "over_budget": [],
+        }
+    )
+    rows = descend(lr, study.steps)
+    e_total = [row["E_total"] for row in rows]
+    for step, value in enumerate(e_total):
+        trial.report(value, step)  # step k: after k updates
+    last = rows[-1]
+    for name, value in {
+        "lr": lr,
+        "summary": summary,
+        "params": TOY_PARAMS,
+        "steps": study.steps,
+        "e_total": e_total,
+        "final_e_total": e_total[-1],
+        "final_weights": [last[name] for name in WEIGHT_NAMES],
+        "final_gradients": [last[name] for name in GRADIENT_NAMES],
+        "device": "cpu, pure Python",  # archs.toy.descend is plain float arithmetic
+    }.items():
+        trial.set_user_attr(name, value)
+    end(trial, "complete", "complete")
+    context.emit(
+        {
+            "type": "trial_end",
+            "trial": trial.number,
+            "state": "COMPLETE",
+            "value": e_total[-1],
+            "end_kind": "complete",
+            "end_reason": "complete",
+            "summary": summary,
+            "params": TOY_PARAMS,
+            "flops": None,
+            "epochs_run": study.steps,
+            "best_val_acc": None,
+            "seconds": time.perf_counter() - started,
+        }
+    )
+    return e_total[-1]

@@ -1,0 +1,1 @@
+"""Reports and leaderboards, read from the store."""

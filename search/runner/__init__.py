@@ -1,0 +1,1 @@
+"""The runner: one run session, confirmation, replay, export, the studies registry."""

@@ -1,0 +1,253 @@
+"""Confirmation, replay and export of stored trials.
+
+Confirm: the top K trials of study NAME (by their validation score) are retrained on all 60,000
+training images, once per seed, as the trials of a companion study `NAME.confirm` run by the
+same runner; so confirmation resumes, runs on many workers, and stores its numbers like any study.
+Replay: retrain one trial from its stored spec, recipe, seed and data sizes and compare epoch by
+epoch. Export: a trial's spec JSON, weights, and a standalone module file that needs only torch.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from archs import ArchSpec
+from search.engine import data as mnist
+from search.engine.objective import save_weights
+from search.engine.train import resolve_device, seeded_build, train
+from search.errors import UsageError
+from search.reports.leaderboard import recipe_summary
+from search.runner.session import (
+    open_study,
+    queued_params,
+    run_study,
+    trial_by_number,
+    validate_options,
+)
+from search.store.provenance import study_uuid
+from search.store.storage import open_storage, require_existing, resolve_url
+from search.study.definitions import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
+from search.study.recipe import Recipe
+
+TARGET_ACC = 99.40  # percent: the task's bar
+REPLAYED_KEY = "replayed_weights"  # study attr: {trial number: {path, sha256}} saved by --replay
+
+
+def load_existing(name: str, options: RunOptions) -> optuna.Study:
+    url = resolve_url(options.storage)
+    require_existing(url)  # nothing created for a mistyped path
+    storage = open_storage(url)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise UsageError(
+            f"study {name!r} is not in storage {resolve_url(options.storage)}; run"
+            f" `python -m search.run --study {name}` first (or pass its --storage)"
+        ) from None
+
+
+def top_trials(optuna_study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
+    """The best K complete trials with distinct spec and recipe (seed aside), best first."""
+    complete = optuna_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    reverse = optuna_study.direction == optuna.study.StudyDirection.MAXIMIZE
+    chosen, seen = [], set()
+    for trial in sorted(complete, key=lambda t: (t.value, -t.number), reverse=reverse):
+        recipe = {**trial.user_attrs["recipe"], "seed": None}
+        key = json.dumps([trial.user_attrs["spec"], recipe], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            chosen.append(trial)
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def confirm_study(study: CnnStudy, sources: list[optuna.trial.FrozenTrial], seeds) -> CnnStudy:
+    """The companion study: one trial per (source trial, seed), trained on all 60,000 images."""
+    proposals = {
+        t.number: Proposal(
+            ArchSpec.from_dict(t.user_attrs["spec"]), Recipe.from_dict(t.user_attrs["recipe"])
+        )
+        for t in sources
+    }
+
+    def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+        source = trial.suggest_int("source_trial", 0, 10**9)
+        trial.suggest_int("seed", 0, 2**31 - 1)
+        if source not in proposals:
+            raise UsageError(f"confirmation of trial {source}: not among the chosen trials")
+        return proposals[source]
+
+    pairs = tuple({"source_trial": n, "seed": s} for n in proposals for s in seeds)
+    return CnnStudy(
+        name=study.name + CONFIRM_SUFFIX,
+        description=f"confirmation of {study.name}'s top trials on all training images",
+        direction="maximize",
+        n_trials=len(pairs),
+        seed=study.seed,
+        make_sampler=lambda seed: optuna.samplers.RandomSampler(seed=seed),
+        sample=sample,
+        limits=study.limits,
+        seeds=tuple(seeds),
+        val_size=0,
+        value="final_test_acc",
+        warm_start=pairs,
+        queue_only=True,
+    )
+
+
+def confirm_worker_study(study, options: RunOptions, k: int) -> CnnStudy:
+    """The companion study definition for the current top `k` trials of `study`."""
+    if not isinstance(study, CnnStudy) or study.repeat_seeds:
+        raise UsageError(f"--confirm applies to search studies; {study.name} is not one")
+    validate_options(study, options)
+    parent = load_existing(study.name, options)
+    sources = top_trials(parent, k)
+    if not sources:
+        raise UsageError(f"study {study.name} has no complete trial to confirm yet")
+    chosen = {t.number for t in sources}
+    for number in sorted(_queued_sources(study.name + CONFIRM_SUFFIX, options) - chosen):
+        sources.append(trial_by_number(parent, number))  # left waiting by an earlier run
+    return confirm_study(study, sources, study.run_seeds(options))
+
+
+def _queued_sources(name: str, options: RunOptions) -> set[int]:
+    """Source trials of the confirmation runs waiting or running in the companion study."""
+    try:
+        companion = optuna.load_study(study_name=name, storage=open_storage(options.storage))
+    except KeyError:
+        return set()
+    queued = companion.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+    found = map(queued_params, queued)
+    return {params["source_trial"] for params in found if "source_trial" in params}
+
+
+def prepare_confirm(study, options: RunOptions, k: int, workers: int = 1) -> CnnStudy:
+    """Create the companion study and enqueue its (trial, seed) runs once, before workers."""
+    companion = confirm_worker_study(study, options, k)
+    open_study(companion, options, workers)  # the report's header names the confirming commands
+    return companion
+
+
+def confirm(study, options: RunOptions, k: int, emit=lambda event: None) -> list[dict]:
+    """Run (or resume) the confirmation of the top `k` trials; returns per-trial summaries."""
+    companion = confirm_worker_study(study, options, k)
+    run_study(companion, options, emit)
+    summaries = confirmation_summaries(load_existing(companion.name, options))
+    for row in summaries:
+        emit({"type": "log", "message": format_summary(row)})
+    return summaries
+
+
+def confirmation_summaries(companion: optuna.Study) -> list[dict]:
+    """Per source trial: final test accuracy mean, std, min over seeds; epochs >= 99.40%."""
+    by_source: dict[int, list[optuna.trial.FrozenTrial]] = {}
+    for trial in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        by_source.setdefault(trial.params["source_trial"], []).append(trial)
+    rows = []
+    for source, trials in sorted(by_source.items()):
+        trials.sort(key=lambda t: t.params["seed"])
+        finals = [t.user_attrs["test_acc"][-1] for t in trials]
+        rows.append(
+            {
+                "source_trial": source,
+                "summary": trials[0].user_attrs["summary"],
+                "recipe": recipe_summary(trials[0].user_attrs),
+                "params": trials[0].user_attrs["params"],
+                "flops": trials[0].user_attrs["flops"],
+                "epochs": trials[0].user_attrs["recipe"]["epochs"],
+                "train_images": trials[0].user_attrs.get("train_images"),
+                "seeds": [t.params["seed"] for t in trials],
+                "final_test_acc": finals,
+                "mean": statistics.fmean(finals),
+                "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+                "min": min(finals),
+                "epochs_at_target": [
+                    sum(a >= TARGET_ACC for a in t.user_attrs["test_acc"]) for t in trials
+                ],
+                "first_epoch_at_target": [
+                    _first_at_target(t.user_attrs["test_acc"]) for t in trials
+                ],
+            }
+        )
+    return rows
+
+
+def _first_at_target(curve: list[float]) -> int | None:
+    return next((epoch for epoch, acc in enumerate(curve, start=1) if acc >= TARGET_ACC), None)
+
+
+def format_summary(row: dict) -> str:
+    return (
+        f"confirmed trial {row['source_trial']} {row['summary']} ({row['params']:,} params):"
+        f" final test {row['mean']:.2f} ± {row['std']:.2f} % (min {row['min']:.2f}, n="
+        f"{len(row['seeds'])}, seeds {row['seeds']}); epochs >= {TARGET_ACC}%:"
+        f" {row['epochs_at_target']} of {row['epochs']}"
+    )
+
+
+def stored_proposal(trial: optuna.trial.FrozenTrial) -> tuple[ArchSpec, Recipe]:
+    if "spec" not in trial.user_attrs:
+        raise UsageError(
+            f"trial {trial.number} stored no spec (it ended: "
+            f"{trial.user_attrs.get('end_reason', trial.state.name)})"
+        )
+    return ArchSpec.from_dict(trial.user_attrs["spec"]), Recipe.from_dict(
+        trial.user_attrs["recipe"]
+    )
+
+
+def replay_trial(study, options: RunOptions, number: int, emit=lambda event: None) -> int:
+    """Retrain trial `number` as stored; 0 when every stored epoch is reproduced exactly. A
+    complete trial reproduced exactly gets its weights saved again (under the run folder, by
+    the study's UUID), recorded on the study, so that export finds them when the trial's own
+    are not on this machine."""
+    optuna_study = load_existing(study.name, options)
+    trial = trial_by_number(optuna_study, number)
+    spec, recipe = stored_proposal(trial)
+    stored = trial.user_attrs.get("test_acc", [])
+    if not stored:
+        raise UsageError(f"trial {number} trained no epoch ({trial.user_attrs.get('end_reason')})")
+    device = resolve_device(options.device)
+    arrays = mnist.load_mnist(options.data_root, options.offline or None)
+    val_size = trial.user_attrs.get("val_images", 0)
+    train_limit = trial.user_attrs.get("train_images")
+    full = mnist.TRAIN_COUNT - val_size
+    data = mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
+    threads = options.threads or trial.user_attrs.get("threads")
+    if threads:  # reduction order, hence the last bits, can depend on the thread count
+        torch.set_num_threads(threads)
+    model = seeded_build(spec, recipe.seed)
+    history = train(model, data, recipe, device, on_epoch=lambda r: r.epoch >= len(stored))
+    stored_val = trial.user_attrs.get("val_acc") or [None] * len(stored)
+    rows = [len(history.epochs) == len(stored)]
+    for record, val, test in zip(history.epochs, stored_val, stored, strict=False):
+        replay_val = None if record.val_acc is None else round(record.val_acc, 6)
+        same = round(record.test_acc, 6) == test and replay_val == val
+        rows.append(same)
+        message = (
+            f"epoch {record.epoch}: stored val {val} test {test} | replay val {replay_val}"
+            f" test {round(record.test_acc, 6)} | {'same' if same else 'DIFFERENT'}"
+        )
+        emit({"type": "log", "message": message})
+    verdict = "reproduced exactly" if all(rows) else "NOT reproduced"
+    stored_device = trial.user_attrs.get("device")
+    emit(
+        {
+            "type": "log",
+            "message": f"trial {number}: {verdict} on {device} (stored on {stored_device})",
+        }
+    )
+    if all(rows) and trial.state == TrialState.COMPLETE:
+        path, digest = save_weights(model, study_uuid(optuna_study), f"{number}.replay")
+        saved = dict(optuna_study.user_attrs.get(REPLAYED_KEY, {}))
+        saved[str(number)] = {"path": str(path.resolve()), "sha256": digest}
+        optuna_study.set_user_attr(REPLAYED_KEY, saved)
+        message = f"trial {number}: the replayed weights saved to {path} (export uses them)"
+        emit({"type": "log", "message": message})
+    return 0 if all(rows) else 1

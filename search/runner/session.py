@@ -1,0 +1,377 @@
+"""The study runner: create or resume a study in its storage and run trials up to the budget.
+
+The budget counts finished trials, except failed ones (a failed trial is replaced) and, in a
+search, proposals rejected before training (search.store.budget). Workers on one machine take
+trials under a file lock, so many of them never overshoot the budget. Ctrl-C marks the running
+trial FAIL (Optuna does) and enqueues its parameters and seed again, so the same command resumes
+with that trial first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import hashlib
+import os
+import socket
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from search.engine import data as mnist
+from search.engine.objective import TrialContext, cnn_objective
+from search.engine.train import resolve_device
+from search.errors import UsageError
+from search.reports.leaderboard import leaderboard_event
+from search.store.budget import (
+    INTERRUPTED,
+    REJECTED,
+    rejected,
+    rejections_exhausted,
+    state_name,
+    used,
+)
+from search.store.provenance import record_session, study_uuid
+from search.store.run_dir import locks_dir
+from search.store.settings import check_settings, trial_settings
+from search.store.storage import heartbeat_settings, open_storage, resolve_url, storage_file
+from search.study.definitions import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
+from search.study.pruners import ENQUEUED
+
+ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+POLL_SECONDS = 0.5  # waiting for other workers' running trials (a cheap storage query)
+MAX_CONSECUTIVE_FAILURES = 5  # a study whose trials keep raising stops instead of looping
+
+
+def validate_options(study: StudyDef, options: RunOptions) -> None:
+    """Option values that make no sense for this study: UsageError, before anything is written."""
+    if isinstance(study, CnnStudy):
+        cap = study.limits.max_epochs
+        if options.epochs is not None and not 1 <= options.epochs <= cap:
+            raise UsageError(
+                f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}"
+            )
+        if study.val_size and options.val_size == 0:
+            raise UsageError(
+                f"--val-size 0: {study.name} selects and prunes on a validation split; give"
+                f" 1..{mnist.TRAIN_COUNT - 1} images (default {study.val_size})"
+            )
+    for name in ("trials", "train_limit", "threads"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if options.timeout is not None and options.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout}")
+    if options.val_size is not None and not 0 <= options.val_size < mnist.TRAIN_COUNT:
+        raise UsageError(
+            f"--val-size must be in 0..{mnist.TRAIN_COUNT - 1}, got {options.val_size}"
+        )
+    if options.seeds is not None and len(set(options.seeds)) != len(options.seeds):
+        raise UsageError(f"--seeds must be distinct, got {list(options.seeds)}")
+
+
+def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mnist.Data | None:
+    if not study.needs_data:
+        return None
+    arrays = mnist.load_mnist(options.data_root, options.offline or None)
+    return mnist.prepare(arrays, study.val_images(options), options.train_limit, device)
+
+
+def study_seed(study: StudyDef, options: RunOptions) -> int:
+    return options.seed if options.seed is not None else study.seed
+
+
+def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Study:
+    """The Optuna study NAME in `storage`; the sampler's seed moves on with each session."""
+    seed = study_seed(study, options)
+    existing = _existing_trial_count(storage, study.name)
+    with warnings.catch_warnings():  # multivariate/group TPE are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        shared = storage_file(resolve_url(options.storage)) is None  # a server: many machines
+        host = socket.gethostname() if shared else None
+        sampler = study.make_sampler(sampler_seed(seed, existing, options.worker, host))
+    created = optuna.create_study(
+        storage=storage,
+        study_name=study.name,
+        direction=study.direction,
+        sampler=sampler,
+        pruner=study.make_pruner(seed),
+        load_if_exists=True,
+    )
+    if "description" not in created.user_attrs:
+        created.set_user_attr("description", study.description)
+        created.set_user_attr("seed", seed)
+        if study.source:
+            created.set_user_attr("study_file", study.source)
+    study_uuid(created)  # set once, when the study is created
+    check_settings(created, trial_settings(study, options, study_seed(study, options)))
+    return created
+
+
+def open_study(study: StudyDef, options: RunOptions, workers: int = 1) -> optuna.Study:
+    """Create or load the study, record this command on it (a command, not a worker or a
+    library call, has argv), and enqueue its fixed trials once."""
+    optuna_study = create_or_load(study, options, open_storage(resolve_url(options.storage)))
+    if options.argv is not None:
+        record_session(optuna_study, list(options.argv), workers)
+    enqueue_missing(optuna_study, study.enqueued(options))
+    return optuna_study
+
+
+def sampler_seed(seed: int, existing: int, worker: int, host: str | None = None) -> int:
+    """The sampler's seed for this process. It moves on with each session (no replay of earlier
+    draws) and differs between processes that start together, which would otherwise propose the
+    same random points during TPE's startup trials: the workers of one launcher (by `worker`)
+    and, on a database server that several machines may share, the machines (by `host`). A lone
+    process on a local storage file is seeded by the study seed and the trial count only."""
+    base = derive_seed(seed, existing)
+    if worker == 0 and host is None:
+        return base
+    return (base ^ zlib.crc32(f"{host or ''}/{worker}".encode())) % 2**31
+
+
+def _existing_trial_count(storage, name: str) -> int:
+    try:
+        return len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    except KeyError:
+        return 0
+
+
+def queued_params(trial: optuna.trial.FrozenTrial) -> dict:
+    """The trial's parameters, or, for an enqueued trial that has not drawn them yet (WAITING,
+    or RUNNING just taken from the queue), the parameters it was enqueued with."""
+    return trial.system_attrs.get("fixed_params") or trial.params
+
+
+def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:
+    """Enqueue each parameter set that no active trial has yet; returns how many were added.
+    Each is marked `enqueued` (a user attribute its retries keep): search.study.pruners spares
+    it."""
+    have = [queued_params(t) for t in optuna_study.get_trials(deepcopy=False, states=ACTIVE)]
+    added = 0
+    for params in wanted:
+        if params not in have:
+            optuna_study.enqueue_trial(params, user_attrs={ENQUEUED: True})
+            added += 1
+    return added
+
+
+class BudgetGate:
+    """Cross-process lock around "is there budget left? then take a trial" on one machine."""
+
+    def __init__(self, url: str, name: str):
+        digest = hashlib.sha1(f"{url}\n{name}".encode()).hexdigest()[:16]
+        self.path = locks_dir() / f"{digest}.lock"
+        self._file = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w")  # noqa: SIM115 - held across calls on purpose
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class RunSummary:
+    study: str
+    storage: str
+    budget: int
+    counts: dict[str, int] = field(default_factory=dict)
+    stopped_by: str = "budget"  # budget | timeout | failures | rejections
+
+
+def counts(optuna_study: optuna.Study) -> dict[str, int]:
+    """Trials per state, and REJECTED: how many of the PRUNED never trained."""
+    found = {state.name: 0 for state in TrialState} | {REJECTED: 0, INTERRUPTED: 0}
+    for trial in optuna_study.get_trials(deepcopy=False):
+        found[state_name(trial.state.name, trial.user_attrs.get("end_kind"))] += 1
+        found[REJECTED] += rejected(trial.state.name, trial.user_attrs.get("end_kind"))
+    return found
+
+
+def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
+    """Run or resume `study` until its budget is used (or the timeout passes)."""
+    validate_options(study, options)
+    device = resolve_device(options.device)
+    data = load_data(study, options, device)  # before the storage: bad data writes nothing
+    url = resolve_url(options.storage)
+    optuna_study = open_study(study, options)
+    budget = stored_budget(study, options, optuna_study)
+    context = TrialContext(data, device, options, study_seed(study, options), emit)
+    objective = make_objective(study, context)
+    summary = RunSummary(study.name, url, budget)
+    emit(
+        {
+            "type": "study",
+            "study": study.name,
+            "storage": url,
+            "budget": budget,
+            "rejections_free": study.rejections_free,
+            "counts": counts(optuna_study),
+            "device": str(device),
+        }
+    )
+    gate = BudgetGate(url, study.name)
+    free = study.rejections_free
+    summary.stopped_by = _loop(optuna_study, objective, budget, free, options, gate, emit)
+    summary.counts = counts(optuna_study)
+    emit(
+        {
+            "type": "done",
+            "study": study.name,
+            "counts": summary.counts,
+            "budget": budget,
+            "rejections_free": study.rejections_free,
+            "stopped_by": summary.stopped_by,
+        }
+    )
+    return summary
+
+
+def budget_used(study: StudyDef, options: RunOptions) -> bool:
+    """Whether the study in storage has finished its whole trial budget."""
+    optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
+    spent = used(counts(optuna_study), study.rejections_free)
+    return spent >= stored_budget(study, options, optuna_study)
+
+
+def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:
+    """The trial budget. A queue-only study (a confirmation) runs every trial of its queue: the
+    ones this run enqueued and any an earlier run stored or left waiting (another --confirm K,
+    a top K that changed since, an interrupted run), so its budget is all its active trials."""
+    if isinstance(study, CnnStudy) and study.queue_only:
+        return len(optuna_study.get_trials(deepcopy=False, states=ACTIVE))
+    return study.budget(options)
+
+
+def make_objective(study: StudyDef, context: TrialContext):
+    if isinstance(study, CnnStudy):
+        return cnn_objective(study, context)
+    if isinstance(study, ToyStudy):
+        from search.engine.toy_objective import toy_objective
+
+        return toy_objective(study, context)
+    raise UsageError(f"study {study.name}: unknown kind {type(study).__name__}")
+
+
+def _loop(
+    optuna_study, objective, budget: int, free: bool, options: RunOptions, gate: BudgetGate, emit
+) -> str:
+    """Take trials until the budget is used; `free`: rejected trials do not use it."""
+    deadline = time.monotonic() + options.timeout if options.timeout else None
+    failures_in_a_row = 0
+    while True:
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        gate.acquire()
+        try:
+            found = counts(optuna_study)
+        except BaseException:
+            gate.release()
+            raise
+        running = found["RUNNING"]
+        taken = used(found, free) + running
+        if taken >= budget:
+            gate.release()
+            if running == 0 or not heartbeats(optuna_study):
+                return "budget"  # without heartbeats, others' RUNNING trials cannot be judged
+            recover_dead_trials(optuna_study)  # a dead worker's trial: FAIL, then its retry runs
+            time.sleep(POLL_SECONDS)
+            continue
+        if rejections_exhausted(found, budget, free):  # after the budget, as the workers judge
+            gate.release()
+            return "rejections"
+        state = _one_trial(optuna_study, objective, gate)
+        emit(leaderboard_event(optuna_study))
+        failures_in_a_row = failures_in_a_row + 1 if state == TrialState.FAIL else 0
+        if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+            return "failures"
+
+
+def _one_trial(optuna_study, objective, gate: BudgetGate) -> TrialState:
+    """Run one trial; the gate opens as soon as the trial exists (RUNNING) in the storage."""
+    started: list[int] = []
+
+    def gated(trial: optuna.trial.Trial) -> float:
+        started.append(trial.number)
+        claim(optuna_study, trial)
+        gate.release()
+        return objective(trial)
+
+    try:
+        optuna_study.optimize(gated, n_trials=1, catch=(Exception,), gc_after_trial=False)
+    except KeyboardInterrupt:
+        if started:
+            requeue(optuna_study, started[0])
+        raise
+    finally:
+        gate.release()
+    if not started:
+        return TrialState.FAIL
+    return trial_by_number(optuna_study, started[0]).state
+
+
+def heartbeats(optuna_study: optuna.Study) -> bool:
+    storage = optuna_study._storage  # Optuna exposes no public accessor for a study's storage
+    return getattr(storage, "get_heartbeat_interval", lambda: None)() is not None
+
+
+def claim(optuna_study: optuna.Study, trial: optuna.trial.Trial) -> None:
+    """Mark a trial as owned by a live process, its first heartbeat written before the mark.
+
+    Optuna's stale check skips RUNNING trials that have no heartbeat yet, so a worker killed
+    between taking a trial and its heartbeat thread's first write would leave it RUNNING forever.
+    A claimed trial always has a heartbeat; an unclaimed one older than the grace period is dead.
+    """
+    storage = optuna_study._storage
+    if heartbeats(optuna_study):
+        storage.record_heartbeat(trial._trial_id)
+    trial.set_user_attr("claimed_by", f"{socket.gethostname()}:{os.getpid()}")
+
+
+def recover_dead_trials(optuna_study: optuna.Study) -> None:
+    """FAIL (then retry) RUNNING trials whose process died: stale heartbeats, or never claimed."""
+    with warnings.catch_warnings():  # experimental since v2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(optuna_study)
+    storage = optuna_study._storage
+    _, grace = heartbeat_settings()
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
+    for trial in optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if "claimed_by" in trial.user_attrs or trial.datetime_start > cutoff:
+            continue
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another process got there first
+        retry = storage.get_heartbeat_stale_trial_callback()
+        if retry is not None:
+            retry(optuna_study, storage.get_trial(trial._trial_id))
+
+
+def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
+    for trial in optuna_study.get_trials(deepcopy=False):
+        if trial.number == number:
+            return trial
+    raise UsageError(f"study {optuna_study.study_name} has no trial {number}")
+
+
+def requeue(optuna_study: optuna.Study, number: int) -> None:
+    """Enqueue an interrupted trial again: same params, same seed, marked as its retry."""
+    trial = trial_by_number(optuna_study, number)
+    attrs = {"retry_of": number}
+    for key in ("seed", ENQUEUED):
+        if key in trial.user_attrs:
+            attrs[key] = trial.user_attrs[key]
+    optuna_study.enqueue_trial(trial.params, user_attrs=attrs)

@@ -1,0 +1,1 @@
+"""The store: storage URLs, provenance, the settings a study keeps, trial states."""

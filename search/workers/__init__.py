@@ -1,0 +1,1 @@
+"""Workers: processes on one machine sharing one study through its storage."""
