@@ -74,6 +74,20 @@ def build_parser(prog: str = PROG) -> Parser:
         "--train-limit", type=positive_int, help="train on the first N images only"
     )
     parser.add_argument(
+        "--max-params",
+        type=positive_int,
+        metavar="N",
+        help="a parameter budget: at most N (inclusive), checked before training; the study is"
+        " stored as NAME@N",
+    )
+    parser.add_argument(
+        "--max-flops",
+        type=positive_int,
+        metavar="N",
+        help="a FLOP budget per image (fvcore): at most N, checked before training; stored as"
+        " NAME@flopsN",
+    )
+    parser.add_argument(
         "--val-size",
         type=int,
         help="validation images carved from training (search studies; default 10000)",
@@ -192,6 +206,8 @@ def options_from(args) -> RunOptions:
         variants=tuple(args.variants) if args.variants else None,
         recipe=args.recipe,
         name=args.name,
+        max_params=args.max_params,
+        max_flops=args.max_flops,
         argv=args.argv,
     )
 
@@ -322,6 +338,8 @@ def unused(args, study) -> list[str]:
                 found.append(f"{flag} does not apply to {mode} (the trial runs as stored)")
         if args.no_confirm:
             found.append(f"--no-confirm does not apply to {mode}")
+    if (args.max_params or args.max_flops) and not cnn:
+        found.append(f"--max-params/--max-flops: {name} trains no CNN (they apply to CNN studies)")
     for option in ("confirmation_seed", "force"):
         if getattr(args, option) not in (None, False) and mode != "--export":
             found.append(f"--{option.replace('_', '-')} applies to --export only")

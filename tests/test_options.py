@@ -133,3 +133,33 @@ def test_the_run_folder_holds_the_default_storage_weights_locks_and_reports(tmp_
         env={**os.environ, "SEARCH_RUN_DIR": str(folder)},
     )  # fmt: skip
     assert env_run.returncode == 0 and "baseline" in env_run.stdout, env_run.stderr
+
+
+def test_a_budget_option_tightens_a_search_and_names_its_study(tmp_path, data_root):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--study", "cnn20k", "--max-params", "4000", "--trials", "2", "--epochs", "1",
+            "--train-limit", "300", "--val-size", "200", "--storage", url, "--data-root",
+            str(data_root), "--workers", "2", "--plain", "--no-confirm"]  # fmt: skip
+    result = run(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = [s.study_name for s in optuna.get_all_study_summaries(url)]
+    assert names == ["cnn20k@4000"]
+    stored = optuna.load_study(study_name="cnn20k@4000", storage=url)
+    assert stored.user_attrs["settings"]["limits"] == (
+        "params <= 4,000, epochs <= 19, no fully connected layer"
+    )
+    trained = [t for t in stored.trials if t.user_attrs.get("train_steps", 0) > 0]
+    assert len(trained) == 2 and all(t.user_attrs["params"] <= 4_000 for t in trained)
+    baseline = stored.trials[0]  # the enqueued warm start: 10,066 parameters
+    assert baseline.user_attrs["params"] == 10_066 and baseline.state.name == "PRUNED"
+    assert "params 10,066 > 4,000" in baseline.user_attrs["end_reason"]
+    board = subprocess.run(
+        [sys.executable, "-m", "search.leaderboard", "--storage", url],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert board.returncode == 0 and "cnn20k@4000" in board.stdout, board.stderr
+    for bad, words in (
+        (["--study", "lr-sweep", "--max-params", "10"], "--max-params/--max-flops: lr-sweep"),
+        (["--study", "cnn20k", "--max-params", "20000"], "a budget can only tighten it"),
+    ):
+        one_line_error(run([*bad, "--storage", url], tmp_path), words)

@@ -250,3 +250,36 @@ def test_violation_is_at_most_zero_exactly_when_the_rule_passes(baseline_profile
     verdicts += [no_fc_rule(model, profile(model))]
     assert {v.passed for v in verdicts} == {True, False}
     assert all((v.violation <= 0) == v.passed for v in verdicts)
+
+
+def test_a_budget_is_inclusive_and_only_tightens(baseline_profile):
+    from search.errors import UsageError
+
+    assert (baseline_profile.params, baseline_profile.flops) == (10_066, 2_220_112)
+    model = build(BASELINE)
+    at = Limits().tightened(10_066, 2_220_112)  # exactly the baseline: inside both budgets
+    assert at.describe() == (
+        "params <= 10,066, epochs <= 19, FLOPs <= 2,220,112, no fully connected layer"
+    )
+    verdicts = at.check(model, baseline_profile, epochs=19)
+    assert [(v.rule, v.passed, v.reason) for v in verdicts] == [
+        ("params", True, "params 10,066 <= 10,066"),
+        ("epochs", True, "epochs 19 <= 19"),
+        ("no_fc", True, "no fully connected layer"),
+        ("flops", True, "FLOPs 2,220,112 <= 2,220,112"),
+    ]
+    below = Limits().tightened(10_065, 2_220_111)
+    assert [
+        (v.reason, v.violation) for v in failures(below.check(model, baseline_profile, 1))
+    ] == [
+        ("params 10,066 > 10,065", 1.0),
+        ("FLOPs 2,220,112 > 2,220,111", 1.0),
+    ]
+    assert Limits().tightened(4_000, None).max_flops is None
+    for looser, message in (
+        ((20_000, None), "--max-params 20,000: the study already allows at most 19,999"),
+        ((None, 3_000_000), "--max-flops 3,000,000: the study already allows at most 2,220,11"),
+    ):
+        limits = Limits().tightened(None, 2_220_112) if looser[1] else Limits()
+        with pytest.raises(UsageError, match=message):
+            limits.tightened(*looser)

@@ -53,14 +53,30 @@ class RunOptions:
     variants: tuple[str, ...] | None = None  # ablation: the variants to run (None: all)
     recipe: str | None = None  # a fixed net's recipe: a JSON file or object (--recipe)
     name: str | None = None  # store the study under this name instead of its own
+    max_params: int | None = None  # a tighter parameter budget (inclusive): NAME@N
+    max_flops: int | None = None  # a FLOP budget per image (inclusive): NAME@flopsN
     argv: tuple[str, ...] | None = None  # the command's arguments, recorded on the study
     worker: int = 0  # this process's index among the launcher's workers
 
 
 def configured(study: StudyDef, options: RunOptions) -> StudyDef:
-    """The study this invocation runs: configured by its options, stored under --name if given."""
+    """The study this invocation runs: configured by its options, its limits tightened by
+    --max-params/--max-flops (stored as NAME@N, NAME@flopsM), stored under --name if given."""
     study = study.configure(options)
+    if isinstance(study, CnnStudy) and (options.max_params or options.max_flops):
+        limits = study.limits.tightened(options.max_params, options.max_flops)
+        study = dataclasses.replace(study, limits=limits, name=budget_name(study.name, options))
     return dataclasses.replace(study, name=options.name) if options.name else study
+
+
+def budget_name(name: str, options: RunOptions) -> str:
+    """cnn20k with --max-params 4000 -> cnn20k@4000; with --max-flops 500000 too ->
+    cnn20k@4000@flops500000."""
+    if options.max_params:
+        name += f"@{options.max_params}"
+    if options.max_flops:
+        name += f"@flops{options.max_flops}"
+    return name
 
 
 def derive_seed(study_seed: int, trial_number: int) -> int:

@@ -1,13 +1,16 @@
 """The task's limits as rules: each returns a verdict with a reason, before any training.
 
-Rules: parameters < 20,000; epochs <= 19; no fully connected layer. The FC rule looks at the
-built module (nn.Linear, nn.Bilinear and lazy variants) and at the traced operators (linear,
-addmm, matmul, ...), so a hand-written model calling F.linear is caught too. Each verdict also
+Rules: parameters < 20,000 (or at most a tighter budget, `--max-params N`); epochs <= 19; no
+fully connected layer; and, when a study is given one, FLOPs per image at most `--max-flops N`.
+The FC rule looks at the built module (nn.Linear, nn.Bilinear and lazy variants) and at the
+traced operators (linear, addmm, matmul, ...), so a hand-written model calling F.linear is caught
+too. Each verdict also
 carries a constraint value for Optuna (<= 0 feasible, > 0 by how much it is violated).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 
 from torch import nn
@@ -22,7 +25,7 @@ FC_OPERATORS = ("linear", "addmm", "matmul", "mm", "bmm", "einsum")  # fvcore op
 
 @dataclass(frozen=True)
 class Verdict:
-    rule: str  # params | epochs | no_fc
+    rule: str  # params | epochs | no_fc | flops
     passed: bool
     reason: str  # e.g. "params 21,344 >= 20,000"
     violation: float  # Optuna constraint value: <= 0 feasible
@@ -36,23 +39,64 @@ class Limits:
     max_params: int = MAX_PARAMS  # exclusive
     max_epochs: int = MAX_EPOCHS  # inclusive
     no_fc: bool = True
+    max_flops: int | None = None  # inclusive; None: no FLOP budget
 
     def check(self, model: nn.Module, profile: Profile, epochs: int) -> list[Verdict]:
         verdicts = [params_rule(profile, self.max_params), epochs_rule(epochs, self.max_epochs)]
         if self.no_fc:
             verdicts.append(no_fc_rule(model, profile))
+        if self.max_flops is not None:
+            verdicts.append(flops_rule(profile, self.max_flops))
         return verdicts
 
     def describe(self) -> str:
         fc = ", no fully connected layer" if self.no_fc else ""
-        return f"params < {self.max_params:,}, epochs <= {self.max_epochs}{fc}"
+        flops = f", FLOPs <= {self.max_flops:,}" if self.max_flops is not None else ""
+        return f"{_params_bound(self.max_params)}, epochs <= {self.max_epochs}{flops}{fc}"
+
+    def tightened(self, max_params: int | None, max_flops: int | None) -> Limits:
+        """These limits with a budget of at most `max_params` parameters and `max_flops` FLOPs
+        per image (each inclusive); a budget looser than the study's own is a UsageError."""
+        from search.errors import UsageError
+
+        changes = {}
+        if max_params is not None:
+            if max_params + 1 > self.max_params:
+                raise UsageError(
+                    f"--max-params {max_params:,}: the study already allows at most"
+                    f" {self.max_params - 1:,} parameters; a budget can only tighten it"
+                )
+            changes["max_params"] = max_params + 1
+        if max_flops is not None:
+            if self.max_flops is not None and max_flops > self.max_flops:
+                raise UsageError(
+                    f"--max-flops {max_flops:,}: the study already allows at most"
+                    f" {self.max_flops:,} FLOPs; a budget can only tighten it"
+                )
+            changes["max_flops"] = max_flops
+        return dataclasses.replace(self, **changes)
+
+
+def _params_bound(max_params: int) -> str:
+    """The task's "params < 20,000"; a tighter budget reads "params <= N"."""
+    if max_params == MAX_PARAMS:
+        return f"params < {MAX_PARAMS:,}"
+    return f"params <= {max_params - 1:,}"
 
 
 def params_rule(profile: Profile, max_params: int = MAX_PARAMS) -> Verdict:
     passed = profile.params < max_params
-    sign = "<" if passed else ">="
-    reason = f"params {profile.params:,} {sign} {max_params:,}"
+    if max_params == MAX_PARAMS:
+        reason = f"params {profile.params:,} {'<' if passed else '>='} {max_params:,}"
+    else:
+        reason = f"params {profile.params:,} {'<=' if passed else '>'} {max_params - 1:,}"
     return Verdict("params", passed, reason, float(profile.params - max_params + 1))
+
+
+def flops_rule(profile: Profile, max_flops: int) -> Verdict:
+    passed = profile.flops <= max_flops
+    reason = f"FLOPs {profile.flops:,} {'<=' if passed else '>'} {max_flops:,}"
+    return Verdict("flops", passed, reason, float(profile.flops - max_flops))
 
 
 def epochs_rule(epochs: int, max_epochs: int = MAX_EPOCHS) -> Verdict:
