@@ -184,7 +184,7 @@ STUDY = CnnStudy(
     make_pruner=make_pruner,
     sample=sample,
     limits=Limits(max_params=20_000, max_epochs=19, no_fc=True),
-    seeds=(1, 2, 3),
+    seeds=(1, 2, 3, 4, 5),  # confirmation: a claim needs >= 5 seeds (search.study.claim)
     val_size=10_000,
     warm_start=(params_for(Proposal(BASELINE, REFERENCE_RECIPE)),),
     confirm_top=3,

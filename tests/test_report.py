@@ -39,8 +39,10 @@ from run_args import trained
 
 from search.report import main
 from search.reports.data import study_kind
+from search.reports.stats import mean_interval
 from search.runner.confirm import confirm
 from search.runner.session import run_study
+from search.study.claim import claim
 from search.study.definitions import RunOptions
 from search.study.limits import Limits
 from search.study.recipe import Recipe
@@ -181,6 +183,11 @@ def test_confirmed_winners_are_the_companion_runs(built, rendered):
             f"{statistics.fmean(finals):.2f} ± {statistics.stdev(finals):.2f}"
         )
         assert row["min %"] == pct(min(finals))
+        low, high = mean_interval(finals)
+        assert row["95% CI"] == f"[{low:.2f}, {high:.2f}]"
+        assert row["target 99.40%"] == claim(finals) and row["target 99.40%"].startswith(
+            "no: 2 seeds (< 5)"
+        )
         assert row["epochs"] == str(mine[0].user_attrs["recipe"]["epochs"]) == "2"
         assert row["recipe"] == f"`{Recipe.from_dict(mine[0].user_attrs['recipe']).summary}`"
     text = readme(built, "cnn20k")  # a --train-limit confirmation says so, not "all images"

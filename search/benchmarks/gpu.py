@@ -205,7 +205,7 @@ def evidence(
     import optuna
     from optuna.trial import TrialState
 
-    from search.runner.confirm import TARGET_ACC
+    from search.study.claim import TARGET_ACC
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     begin = datetime.datetime.fromtimestamp(started)

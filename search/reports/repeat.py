@@ -17,7 +17,7 @@ from optuna.trial import FrozenTrial
 from archs import BASELINE
 from search.reports import figures as figures
 from search.reports import format as fmt
-from search.runner.confirm import TARGET_ACC
+from search.study.claim import TARGET_ACC
 from search.study.recipe import REFERENCE_RECIPE
 from search.reports.data import finished_runs, listed_trials, seed_warning
 from search.reports.stats import spread

@@ -18,7 +18,9 @@ from optuna.trial import TrialState
 
 from search.reports import figures as figures
 from search.reports import format as fmt
-from search.runner.confirm import TARGET_ACC, confirmation_summaries
+from search.reports.stats import mean_interval
+from search.runner.confirm import confirmation_summaries
+from search.study.claim import TARGET_ACC, claim
 from search.engine.data import TRAIN_COUNT
 from search.reports.leaderboard import best_val_acc, leaderboard_rows
 from search.reports.data import (
@@ -108,7 +110,9 @@ def confirmation_frame(rows: list[dict]) -> pd.DataFrame:
             "n": len(row["seeds"]),
             "seeds": ", ".join(str(seed) for seed in row["seeds"]),
             "final test % mean ± std": f"{row['mean']:.2f} ± {row['std']:.2f}",
+            "95% CI": interval_text(row["final_test_acc"]),
             "min %": fmt.pct(row["min"]),
+            f"target {TARGET_ACC:.2f}%": claim(row["final_test_acc"]),
             f"epochs ≥ {TARGET_ACC:.2f}% per seed": fmt.epochs_list(row["epochs_at_target"]),
             f"first epoch ≥ {TARGET_ACC:.2f}% per seed": fmt.epochs_list(
                 row["first_epoch_at_target"]
@@ -116,6 +120,11 @@ def confirmation_frame(rows: list[dict]) -> pd.DataFrame:
         }
         for row in rows
     )
+
+
+def interval_text(finals: list[float]) -> str:
+    interval = mean_interval(finals)
+    return "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
 def choices_frame(rows: list[dict]) -> pd.DataFrame:

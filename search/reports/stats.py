@@ -48,6 +48,16 @@ def t_quantile(df: float) -> float:
     return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df))
 
 
+def mean_interval(values: list[float]) -> tuple[float, float] | None:
+    """The 95% t interval of the mean of `values` (seeds); None with fewer than 2."""
+    n = len(values)
+    if n < 2:
+        return None
+    mean = statistics.fmean(values)
+    half = t_quantile(n - 1) * statistics.stdev(values) / math.sqrt(n)
+    return mean - half, mean + half
+
+
 def paired_deltas(base: dict[int, float], variant: dict[int, float]) -> dict[int, float]:
     """variant − base for every seed both have, by seed."""
     return {seed: variant[seed] - base[seed] for seed in sorted(set(base) & set(variant))}

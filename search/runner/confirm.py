@@ -31,10 +31,10 @@ from search.runner.session import (
 )
 from search.store.provenance import study_uuid
 from search.store.storage import open_storage, require_existing, resolve_url
+from search.study.claim import TARGET_ACC, claim
 from search.study.definitions import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 from search.study.recipe import Recipe
 
-TARGET_ACC = 99.40  # percent: the task's bar
 REPLAYED_KEY = "replayed_weights"  # study attr: {trial number: {path, sha256}} saved by --replay
 
 
@@ -167,6 +167,7 @@ def confirmation_summaries(companion: optuna.Study) -> list[dict]:
                 "mean": statistics.fmean(finals),
                 "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
                 "min": min(finals),
+                "claim": claim(finals),
                 "epochs_at_target": [
                     sum(a >= TARGET_ACC for a in t.user_attrs["test_acc"]) for t in trials
                 ],
@@ -187,7 +188,7 @@ def format_summary(row: dict) -> str:
         f"confirmed trial {row['source_trial']} {row['summary']} ({row['params']:,} params):"
         f" final test {row['mean']:.2f} ± {row['std']:.2f} % (min {row['min']:.2f}, n="
         f"{len(row['seeds'])}, seeds {row['seeds']}); epochs >= {TARGET_ACC}%:"
-        f" {row['epochs_at_target']} of {row['epochs']}"
+        f" {row['epochs_at_target']} of {row['epochs']}; target {TARGET_ACC:.2f}%: {row['claim']}"
     )
 
 

@@ -122,7 +122,7 @@ class StudyDef:
 class CnnStudy(StudyDef):
     sample: Callable[[optuna.trial.BaseTrial], Proposal] = None  # type: ignore[assignment]
     limits: Limits = field(default_factory=Limits)
-    seeds: tuple[int, ...] = (1, 2, 3)  # confirmation seeds (or repeat seeds)
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)  # confirmation seeds (or repeat seeds)
     val_size: int = 10_000  # validation split carved from training; 0 = train on all
     value: str = "best_val_acc"  # best_val_acc | final_test_acc (repeat studies: no selection)
     repeat_seeds: bool = False  # one trial per seed, seed as the trial's "seed" param
