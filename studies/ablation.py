@@ -1,14 +1,15 @@
 """ablation: one factor at a time, on a base architecture, each variant over several seeds.
 
 `python -m search.run --study ablation [--base baseline | --base trial:N --from cnn20k]`.
-Variants (VARIANTS) change one factor of the base's spec or recipe: the BN position, no BN (at
-an SGD learning rate it survives), no dropout, no 1x1 transition, the other head, no
-augmentation, a step schedule or SGD instead of the base's one-cycle AdamW, widths x0.75 or
-x1.25. `--variants` picks some; by default every one that changes the base runs. Each is trained
-on all 60,000 training images once per seed (default 1-5, the same seeds as the base, so every
-delta can be paired by seed); the value is the test accuracy after the last epoch (nothing is
-selected on it). Variants that break a limit are pruned before training and shown as such. The
-study is stored as `ablation` for the baseline and `ablation.<study>-trial<N>` for a stored trial.
+Variants (VARIANTS) change one factor of the base's spec or recipe: the BN position, no BN (at an
+SGD learning rate it survives), no dropout, no 1x1 transition, the other head, no augmentation, a
+step schedule or SGD instead of the base's one-cycle AdamW, no label smoothing, no moving average
+of the weights, widths x0.75 or x1.25. `--variants` picks some; by default every one that changes
+the base runs. Each is trained on all 60,000 training images once per seed (default 1-5, the same
+seeds as the base, so every delta can be paired by seed); the value is the test accuracy after the
+last epoch (nothing is selected on it). Variants that break a limit are pruned before training and
+shown as such. The study is stored as `ablation` for the baseline and `ablation.<study>-trial<N>`
+for a stored trial.
 """
 
 from __future__ import annotations
@@ -125,6 +126,14 @@ VARIANTS: dict[str, tuple[str, Change]] = {
             {"optimizer": "sgd", "momentum": 0.9, "lr": SGD_ONECYCLE_LR, "schedule": "onecycle"},
             lambda r: r.optimizer != "sgd",
         ),
+    ),
+    "no_label_smoothing": (
+        "no label smoothing",
+        _recipe({"label_smoothing": 0.0}, lambda r: r.label_smoothing > 0),
+    ),
+    "no_ema": (
+        "the raw weights evaluated (no moving average of the weights)",
+        _recipe({"ema": 0.0}, lambda r: r.ema > 0),
     ),
     "widths_x0.75": ("every width x0.75 (rounded)", _spec(lambda s: _widths(s, 0.75), bool)),
     "widths_x1.25": ("every width x1.25 (rounded)", _spec(lambda s: _widths(s, 1.25), bool)),

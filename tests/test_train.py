@@ -374,3 +374,45 @@ def test_one_reference_epoch_on_all_training_images(mnist_arrays):
     (record,) = history.epochs
     assert record.val_acc is None
     assert record.test_acc >= 97.5
+
+
+def test_label_smoothing_is_cross_entropys():
+    from search.engine.train import nll
+
+    logits = torch.randn(32, 10, generator=torch.Generator().manual_seed(3))
+    labels = torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(4))
+    output = F.log_softmax(logits, dim=1)
+    for smoothing in (0.0, 0.1, 0.3):
+        expected = F.cross_entropy(logits, labels, label_smoothing=smoothing)
+        assert torch.allclose(nll(output, labels, smoothing), expected, atol=1e-6)
+
+
+def test_ema_weights_are_the_ones_evaluated_and_kept(tiny_data):
+    recipe = RECIPE.replace(epochs=2)
+    raw_model = seeded_build(BASELINE, recipe.seed)
+    raw = train(raw_model, tiny_data, recipe, device="cpu")
+    # a decay near 0: the average is the latest weights, so everything matches the raw run
+    near = seeded_build(BASELINE, recipe.seed)
+    same = train(near, tiny_data, recipe.replace(ema=1e-12), device="cpu")
+    assert numbers(same) == numbers(raw)
+    theirs = raw_model.state_dict()
+    for name, mine in near.state_dict().items():
+        assert torch.allclose(mine.float(), theirs[name].float(), atol=1e-6), name
+    # a real decay: other weights (BatchNorm buffers too), evaluated and kept
+    averaged_model = seeded_build(BASELINE, recipe.seed)
+    averaged = train(averaged_model, tiny_data, recipe.replace(ema=0.9), device="cpu")
+    assert averaged.column("train_loss") == raw.column("train_loss")  # training is the same
+    state, raw_state = averaged_model.state_dict(), raw_model.state_dict()
+    assert not torch.allclose(state["conv1.weight"], raw_state["conv1.weight"])
+    assert not torch.allclose(state["bn1.running_mean"], raw_state["bn1.running_mean"])
+    assert evaluate(averaged_model, tiny_data.test) == averaged.epochs[-1].test_acc
+
+
+def test_label_smoothing_and_ema_are_validated_and_summarised():
+    with pytest.raises(RecipeError, match=r"label_smoothing must be in \[0, 1\), got 1.0"):
+        RECIPE.replace(label_smoothing=1.0)
+    with pytest.raises(RecipeError, match=r"ema must be a decay in \[0, 1\) \(0 = off\), got 1"):
+        RECIPE.replace(ema=1)
+    assert (
+        RECIPE.replace(label_smoothing=0.1, ema=0.999).summary == "sgd 0.1 none b64 ls0.1 ema0.999"
+    )

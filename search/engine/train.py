@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from archs import ArchSpec, build
 from search.engine.data import Augment, Data, Split, batches
@@ -153,6 +154,8 @@ def train(
     schedule, per_batch = make_schedule(optimizer, recipe, steps)
     augment = Augment(recipe.augment_degrees, recipe.augment_translate)
     history = History(device=str(device))
+    averaged = ema_model(model, recipe.ema)
+    evaluated = model if averaged is None else averaged.module
     for epoch in range(1, recipe.epochs + 1):
         started = time.perf_counter()
         outcome = _train_epoch(
@@ -165,6 +168,7 @@ def train(
             (augment, draws) if augment.active else None,
             epoch,
             on_progress,
+            averaged,
         )
         if outcome is None:
             history.status, history.message = (
@@ -179,8 +183,8 @@ def train(
             epoch=epoch,
             train_loss=outcome[0],
             train_acc=outcome[1],
-            val_acc=evaluate(model, data.val, recipe.channels_last) if data.val else None,
-            test_acc=evaluate(model, data.test, recipe.channels_last),
+            val_acc=evaluate(evaluated, data.val, recipe.channels_last) if data.val else None,
+            test_acc=evaluate(evaluated, data.test, recipe.channels_last),
             epoch_seconds=time.perf_counter() - started,
             images_per_second=len(data.train) / train_seconds,
             lr=optimizer.param_groups[0]["lr"],
@@ -189,7 +193,25 @@ def train(
         if on_epoch is not None and on_epoch(record):
             history.status, history.message = "stopped", f"stopped by callback after epoch {epoch}"
             break
+    if averaged is not None:  # the evaluated weights are the ones kept (saved, exported)
+        model.load_state_dict(averaged.module.state_dict())
     return history
+
+
+def ema_model(model: nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of `model`'s weights and BatchNorm buffers (None: off)."""
+    if not decay:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def nll(output: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Negative log-likelihood of log-probabilities, with label smoothing: (1 - s) of the target
+    on the true class and s spread evenly over all classes (as F.cross_entropy does)."""
+    loss = F.nll_loss(output, labels)
+    if not smoothing:
+        return loss
+    return (1 - smoothing) * loss + smoothing * (-output.mean(dim=1)).mean()
 
 
 def augment_generator(generator: torch.Generator, device: torch.device, seed: int):
@@ -209,7 +231,7 @@ def reads_each_window(device: torch.device) -> bool:
 
 
 def _train_epoch(
-    model, split, recipe, optimizer, schedule, generator, augment, epoch, on_progress
+    model, split, recipe, optimizer, schedule, generator, augment, epoch, on_progress, averaged
 ):
     """One pass over `split`; (mean loss, accuracy %), or None when the loss diverged.
 
@@ -230,10 +252,12 @@ def _train_epoch(
     ):
         with autocast:
             output = model(_layout(images, recipe.channels_last))
-        loss = F.nll_loss(output.float(), labels)
+        loss = nll(output.float(), labels, recipe.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         if schedule is not None:
             schedule.step()
         loss_sum += loss.detach() * len(labels)

@@ -37,6 +37,9 @@ class Recipe:
     channels_last: bool = True  # NHWC memory format: faster convs on CPU, same numbers
     augment_degrees: float = 0.0  # random rotation in +-degrees per image
     augment_translate: float = 0.0  # random shift in +-fraction of the side per image
+    label_smoothing: float = 0.0  # share of the target spread evenly over the 10 classes
+    ema: float = 0.0  # decay of an exponential moving average of the weights; 0 = off. When on,
+    # the averaged weights (BatchNorm buffers too) are the ones evaluated, saved and exported
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -66,6 +69,10 @@ class Recipe:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 found.append(f"{name} must be a number >= 0, got {value!r}")
+        if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 1):
+            found.append(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if not (isinstance(self.ema, (int, float)) and 0 <= self.ema < 1):
+            found.append(f"ema must be a decay in [0, 1) (0 = off), got {self.ema!r}")
         if not (isinstance(self.step_epochs, int) and self.step_epochs >= 1):
             found.append(f"step_epochs must be a positive integer, got {self.step_epochs!r}")
         if not isinstance(self.seed, int):
@@ -97,6 +104,10 @@ class Recipe:
             parts.append(f"rot{self.augment_degrees:g}")
         if self.augment_translate:
             parts.append(f"shift{self.augment_translate:g}")
+        if self.label_smoothing:
+            parts.append(f"ls{self.label_smoothing:g}")
+        if self.ema:
+            parts.append(f"ema{self.ema:g}")
         return " ".join(parts)
 
 
