@@ -26,8 +26,15 @@ def build(spec: ArchSpec) -> nn.Sequential:
         for position, width in enumerate(block):
             conv_index += 1
             name = f"conv{conv_index}"
-            padding = spec.padding[block_index]
-            modules[name] = layers.conv(channels, width, 3, padding, spec.bias)
+            kernel, dilation, separable = spec.conv_at(block_index, position)
+            padding = dilation * (kernel - 1) // 2 if spec.padding[block_index] else 0
+            if separable:  # depthwise kxk, then pointwise 1x1 to the width
+                modules[name] = layers.conv(
+                    channels, channels, kernel, padding, spec.bias, dilation, groups=channels
+                )
+                modules[f"{name}_pw"] = layers.conv(channels, width, 1, 0, spec.bias)
+            else:
+                modules[name] = layers.conv(channels, width, kernel, padding, spec.bias, dilation)
             block_end = position == len(block) - 1
             names = (f"relu{conv_index}", f"bn{conv_index}", f"drop{conv_index}")
             _activation(modules, spec, names, width, drop=_drops(spec, block_end))
@@ -35,7 +42,7 @@ def build(spec: ArchSpec) -> nn.Sequential:
         if block_index < len(spec.transitions):
             transition = spec.transitions[block_index]
             tag = str(block_index + 1)
-            modules[f"pool{tag}"] = layers.pool(transition.pool)
+            modules[f"pool{tag}"] = layers.pool(transition.pool, channels, spec.bias)
             if transition.pool_bn:
                 modules[f"pool{tag}_bn"] = nn.BatchNorm2d(channels)
             if spec.dropout_at == "every_conv":
@@ -44,7 +51,9 @@ def build(spec: ArchSpec) -> nn.Sequential:
                 modules[f"trans{tag}"] = layers.conv(channels, transition.width, 1, 0, spec.bias)
                 names = (f"trans{tag}_relu", f"trans{tag}_bn", f"trans{tag}_drop")
                 drop = spec.dropout_at == "every_conv"
-                _activation(modules, spec, names, transition.width, drop)
+                _activation(
+                    modules, spec, names, transition.width, drop, transition.act, transition.bn
+                )
                 channels = transition.width
     _head(modules, spec, channels, geometry["head"].kernel)
     return nn.Sequential(modules)
@@ -55,14 +64,22 @@ def _drops(spec: ArchSpec, block_end: bool) -> bool:
 
 
 def _activation(
-    modules: OrderedDict, spec: ArchSpec, names: tuple[str, str, str], width: int, drop: bool
+    modules: OrderedDict,
+    spec: ArchSpec,
+    names: tuple[str, str, str],
+    width: int,
+    drop: bool,
+    act: bool = True,
+    norm: bool = True,
 ) -> None:
-    """ReLU and BN in the spec's order, then dropout when `drop`; `names`: relu, bn, dropout."""
+    """ReLU and BN in the spec's order (each unless `act`/`norm` say not), then dropout when
+    `drop`; `names`: relu, bn, dropout."""
     relu, bn, dropout = names
-    if spec.bn == "before_relu":
+    if norm and spec.bn == "before_relu":
         modules[bn] = nn.BatchNorm2d(width)
-    modules[relu] = nn.ReLU()
-    if spec.bn == "after_relu":
+    if act:
+        modules[relu] = nn.ReLU()
+    if norm and spec.bn == "after_relu":
         modules[bn] = nn.BatchNorm2d(width)
     if drop:
         modules[dropout] = layers.Dropout(spec.dropout)

@@ -1,7 +1,9 @@
 """Receptive-field and output-size arithmetic for a spec, layer by layer, without building it.
 
 Receptive field (rf) and jump follow the usual recurrence for a layer of kernel k and stride s:
-rf_out = rf_in + (k - 1) * jump_in, jump_out = jump_in * s; the input pixel has rf 1, jump 1.
+rf_out = rf_in + (k - 1) * jump_in, jump_out = jump_in * s; the input pixel has rf 1, jump 1. A
+conv dilated by d spans d * (k - 1) + 1 pixels, so that span stands for k. "same" padding keeps
+the size: d * (k - 1) / 2 on each side.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class LayerGeometry:
     name: str  # conv1, pool1, trans1, gap, head: the builder's module names
-    kind: str  # conv3x3, maxpool, conv1x1, gap, conv
+    kind: str  # conv3x3 (conv5x5, ...), maxpool, conv1x1, gap, conv (the head), strided conv
     in_channels: int
     out_channels: int
     kernel: int
     size: int  # output height = width, pixels
     rf: int  # receptive field of one output pixel, input pixels
     jump: int  # input pixels between neighbouring output pixels
+    dilation: int = 1
+    separable: bool = False  # a depthwise kxk conv then a 1x1 conv (builder: NAME, NAME_pw)
+    stride: int = 1
 
 
 def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
@@ -30,21 +35,38 @@ def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
     layers: list[LayerGeometry] = []
     channels, size, rf, jump = spec.in_channels, spec.input_size, 1, 1
 
-    def add(name: str, kind: str, out: int, kernel: int, stride: int, new_size: int) -> None:
+    def add(
+        name: str, kind: str, out: int, kernel: int, stride: int, new_size: int, **more
+    ) -> None:
         nonlocal channels, size, rf, jump
-        rf, jump = rf + (kernel - 1) * jump, jump * stride
-        layers.append(LayerGeometry(name, kind, channels, out, kernel, new_size, rf, jump))
+        span = more.get("dilation", 1) * (kernel - 1) + 1
+        rf, jump = rf + (span - 1) * jump, jump * stride
+        layers.append(
+            LayerGeometry(
+                name, kind, channels, out, kernel, new_size, rf, jump, stride=stride, **more
+            )
+        )
         channels, size = out, new_size
 
     conv_index = 0
     for block_index, block in enumerate(spec.blocks):
-        padding = spec.padding[block_index]
-        for width in block:
+        same = spec.padding[block_index] == 1
+        for position, width in enumerate(block):
             conv_index += 1
-            add(f"conv{conv_index}", "conv3x3", width, 3, 1, size - 2 + 2 * padding)
+            kernel, dilation, separable = spec.conv_at(block_index, position)
+            span = dilation * (kernel - 1) + 1
+            kind = f"{'sep' if separable else ''}conv{kernel}x{kernel}" + (
+                f" d{dilation}" if dilation > 1 else ""
+            )
+            new_size = size if same else size - span + 1
+            add(f"conv{conv_index}", kind, width, kernel, 1, new_size,
+                dilation=dilation, separable=separable)  # fmt: skip
         if block_index < len(spec.transitions):
             transition = spec.transitions[block_index]
-            add(f"pool{block_index + 1}", "maxpool", channels, 2, 2, size // 2)
+            if transition.pool == "conv":  # 3x3, stride 2, padding 1: ceil(size / 2)
+                add(f"pool{block_index + 1}", "conv3x3 s2", channels, 3, 2, (size - 1) // 2 + 1)
+            else:
+                add(f"pool{block_index + 1}", "maxpool", channels, 2, 2, size // 2)
             if transition.width:
                 add(f"trans{block_index + 1}", "conv1x1", transition.width, 1, 1, size)
     if spec.head == "gap_conv":
@@ -58,15 +80,27 @@ def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
     return layers
 
 
+def is_conv(layer: LayerGeometry) -> bool:
+    return layer.kind not in ("maxpool", "gap")
+
+
 def conv_flops(layer: LayerGeometry) -> int:
-    """Multiply-adds of a conv layer: Cout * Cin * k * k * Hout * Wout (fvcore's convention)."""
-    if layer.kind not in ("conv3x3", "conv1x1", "conv"):
+    """Multiply-adds of a conv layer: Cout * Cin * k * k * Hout * Wout (fvcore's convention);
+    depthwise-separable: Cin * k * k * H * W (depthwise) + Cout * Cin * H * W (pointwise)."""
+    if not is_conv(layer):
         return 0
-    return layer.out_channels * layer.in_channels * layer.kernel**2 * layer.size**2
+    area, k2 = layer.size**2, layer.kernel**2
+    if layer.separable:
+        return layer.in_channels * k2 * area + layer.out_channels * layer.in_channels * area
+    return layer.out_channels * layer.in_channels * k2 * area
 
 
 def conv_params(layer: LayerGeometry, bias: bool) -> int:
-    """Weights (Cout * Cin * k * k) plus one bias per output channel when `bias`."""
-    if layer.kind not in ("conv3x3", "conv1x1", "conv"):
+    """Weights (Cout * Cin * k * k) plus one bias per output channel when `bias`;
+    depthwise-separable C -> D: (C * k * k + C) + (C * D + D) with bias."""
+    if not is_conv(layer):
         return 0
+    if layer.separable:
+        c, d, k2 = layer.in_channels, layer.out_channels, layer.kernel**2
+        return c * k2 + c * int(bias) + c * d + d * int(bias)
     return layer.out_channels * (layer.in_channels * layer.kernel**2 + int(bias))

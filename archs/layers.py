@@ -49,9 +49,30 @@ class Dropout(nn.Dropout):
         return x * (keep_mask(x, self.p).to(x.dtype) * scale)
 
 
-def conv(in_channels: int, out_channels: int, kernel: int, padding: int, bias: bool) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel, padding=padding, bias=bias)
+def conv(
+    in_channels: int,
+    out_channels: int,
+    kernel: int,
+    padding: int,
+    bias: bool,
+    dilation: int = 1,
+    groups: int = 1,
+    stride: int = 1,
+) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+    )
 
 
-def pool(kind: str) -> nn.Module:
+def pool(kind: str, channels: int = 1, bias: bool = True) -> nn.Module:
+    """Downsampling by 2: a 2x2 max-pool, or a 3x3 conv with stride 2 (same channels)."""
+    if kind == "conv":
+        return conv(channels, channels, 3, 1, bias, stride=2)
     return {"max": lambda: nn.MaxPool2d(2)}[kind]()

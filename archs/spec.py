@@ -6,10 +6,15 @@ that exists is one that builds.
 
 Layout of the network a spec describes:
 
-    block 1 (3x3 convs) -> transition 1 (max-pool [BN] [1x1 conv]) -> block 2 -> ... -> head
+    block 1 (convs) -> transition 1 (max-pool | strided conv, [BN], [1x1 conv]) -> block 2
+        -> ... -> head
 
-Each 3x3 conv is followed by ReLU and BatchNorm (in the order `bn` says) and by dropout (where
+Each conv is followed by ReLU and BatchNorm (in the order `bn` says) and by dropout (where
 `dropout_at` says). The reference network puts BN after ReLU and dropout after every conv.
+A conv is 3x3 unless `kernels` says 5 or 7 for it, dilated when `dilations` says 2 or 3, and
+depthwise-separable (a depthwise kxk conv, then a 1x1 conv to its width) when `separable` says
+so; empty `kernels`, `dilations`, `separable` mean 3x3, undilated, plain everywhere (the
+specs stored before these fields existed load and build as they did).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from typing import Any
 BN_POSITIONS = ("after_relu", "before_relu", "none")
 DROPOUT_PLACES = ("every_conv", "block_end", "none")
 HEADS = ("gap_conv", "conv_gap", "conv_reduce")
-POOLS = ("max",)
-PADDINGS = (0, 1)  # 3x3 convs: 0 = valid (size shrinks by 2), 1 = same
+POOLS = ("max", "conv")  # conv: a 3x3 conv with stride 2 (same channels), instead of a max-pool
+PADDINGS = (0, 1)  # per block: 0 = valid (the size shrinks), 1 = same
+KERNELS = (3, 5, 7)
+DILATIONS = (1, 2, 3)
 MAX_WIDTH = 4096  # a guard against typos, not a design limit
 
 
@@ -37,11 +44,19 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Transition:
-    """What sits between two blocks: a max-pool, optional BN after it, optional 1x1 conv."""
+    """What sits between two blocks: a max-pool (or a strided 3x3 conv), optional BN after it,
+    optional 1x1 conv, itself followed by ReLU and BN unless `act`/`bn` say not (a linear 1x1)."""
 
     pool: str = "max"
     pool_bn: bool = True  # BatchNorm right after the pool, as the reference does
     width: int = 0  # output channels of the 1x1 conv after the pool; 0 = no 1x1 conv
+    act: bool = True  # ReLU after the 1x1 conv
+    bn: bool = True  # BatchNorm on the 1x1 conv (where the spec's `bn` puts it)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The three fields always; act and bn only when off (older specs stay byte-equal)."""
+        found = {"pool": self.pool, "pool_bn": self.pool_bn, "width": self.width}
+        return found | {name: False for name in ("act", "bn") if getattr(self, name) is False}
 
     def problems(self, where: str) -> list[str]:
         found = []
@@ -51,8 +66,11 @@ class Transition:
             found.append(
                 f"{where}: 1x1 width must be an integer in 0..{MAX_WIDTH}, got {self.width!r}"
             )
-        if not isinstance(self.pool_bn, bool):
-            found.append(f"{where}: pool_bn must be true or false, got {self.pool_bn!r}")
+        for name in ("pool_bn", "act", "bn"):
+            if not isinstance(getattr(self, name), bool):
+                found.append(f"{where}: {name} must be true or false, got {getattr(self, name)!r}")
+        if not self.width and (self.act is False or self.bn is False):
+            found.append(f"{where}: act and bn describe the 1x1 conv; width 0 has none")
         return found
 
 
@@ -60,7 +78,7 @@ class Transition:
 class ArchSpec:
     """A CNN for small images, as data. See the module docstring for the layout."""
 
-    blocks: tuple[tuple[int, ...], ...]  # output widths of the 3x3 convs, block by block
+    blocks: tuple[tuple[int, ...], ...]  # output widths of the convs, block by block
     transitions: tuple[Transition, ...] = ()  # one fewer than blocks
     padding: tuple[int, ...] = ()  # per block, 0 or 1; empty = 0 everywhere
     bn: str = "after_relu"
@@ -71,6 +89,9 @@ class ArchSpec:
     in_channels: int = 1
     input_size: int = 28  # square inputs, pixels
     classes: int = 10
+    kernels: tuple[tuple[int, ...], ...] = ()  # per conv, shaped as blocks; empty = all 3
+    dilations: tuple[tuple[int, ...], ...] = ()  # per conv; empty = all 1
+    separable: tuple[tuple[bool, ...], ...] = ()  # per conv: depthwise-separable; empty = none
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -78,6 +99,9 @@ class ArchSpec:
             ("blocks", lambda v: tuple(tuple(b) for b in v), "a list of lists of widths"),
             ("transitions", lambda v: tuple(_as_transition(t) for t in v), "a list of objects"),
             ("padding", lambda v: tuple(v) or (0,) * len(self.blocks), "a list of 0 or 1"),
+            ("kernels", lambda v: tuple(tuple(b) for b in v), "a list of lists, as blocks"),
+            ("dilations", lambda v: tuple(tuple(b) for b in v), "a list of lists, as blocks"),
+            ("separable", lambda v: tuple(tuple(b) for b in v), "a list of lists, as blocks"),
         ):
             try:
                 set_(self, name, convert(getattr(self, name)))
@@ -90,6 +114,12 @@ class ArchSpec:
             set_(self, "dropout_at", "none")
         if self.bn == "none":
             set_(self, "transitions", tuple(replace_pool_bn(t) for t in self.transitions))
+        for name, default in (("kernels", 3), ("dilations", 1), ("separable", False)):
+            value = getattr(self, name)
+            shaped = [len(b) for b in value] == [len(b) for b in self.blocks]
+            values = [v for block in value for v in block]
+            if shaped and all(v == default and type(v) is type(default) for v in values):
+                set_(self, name, ())  # all default: the same network as no field at all
         problems = self.problems()
         if problems:
             raise SpecError(problems)
@@ -115,6 +145,7 @@ class ArchSpec:
         for index, transition in enumerate(self.transitions, start=1):
             if isinstance(transition, Transition):  # others are reported by _choice_problems
                 found.extend(transition.problems(f"transition {index}"))
+        found.extend(_per_conv_problems(self))
         if len(self.padding) != len(self.blocks) or any(p not in PADDINGS for p in self.padding):
             found.append(f"padding: one of {PADDINGS} per block, got {list(self.padding)}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
@@ -133,7 +164,7 @@ class ArchSpec:
         """Plain JSON types only; `ArchSpec.from_dict(spec.to_dict()) == spec`."""
         return {
             "blocks": [list(b) for b in self.blocks],
-            "transitions": [dataclasses.asdict(t) for t in self.transitions],
+            "transitions": [t.to_dict() for t in self.transitions],
             "padding": list(self.padding),
             "bn": self.bn,
             "dropout": float(self.dropout),
@@ -143,6 +174,10 @@ class ArchSpec:
             "in_channels": self.in_channels,
             "input_size": self.input_size,
             "classes": self.classes,
+        } | {  # the newer fields only when set: older specs keep their stored form
+            name: [list(b) for b in getattr(self, name)]
+            for name in ("kernels", "dilations", "separable")
+            if getattr(self, name)
         }
 
     @classmethod
@@ -182,12 +217,14 @@ class ArchSpec:
         parts = []
         for index, block in enumerate(self.blocks):
             same = "s" if self.padding[index] == 1 else ""
-            parts.append("-".join(str(w) for w in block) + same)
+            parts.append("-".join(self._conv_token(index, i) for i in range(len(block))) + same)
             if index < len(self.transitions):
                 transition = self.transitions[index]
-                parts.append("P" if transition.pool_bn or self.bn == "none" else "Pn")
+                letter = "P" if transition.pool == "max" else "S"  # S: strided conv
+                parts.append(letter if transition.pool_bn or self.bn == "none" else f"{letter}n")
                 if transition.width:
-                    parts.append(f"T{transition.width}")
+                    linear = ("" if transition.act else "l") + ("" if transition.bn else "nb")
+                    parts.append(f"T{transition.width}{linear}")
         parts.append({"gap_conv": "GAP", "conv_gap": "C1-GAP", "conv_reduce": "CR"}[self.head])
         flags = []
         if self.bn != "after_relu":
@@ -203,9 +240,24 @@ class ArchSpec:
             flags.append(f"in:{self.in_channels}x{self.input_size} classes:{self.classes}")
         return " ".join(["|".join(parts), *flags])
 
+    def conv_at(self, block: int, position: int) -> tuple[int, int, bool]:
+        """(kernel, dilation, separable) of conv `position` of block `block` (0-based)."""
+        kernel = self.kernels[block][position] if self.kernels else 3
+        dilation = self.dilations[block][position] if self.dilations else 1
+        separable = self.separable[block][position] if self.separable else False
+        return kernel, dilation, separable
+
+    def _conv_token(self, block: int, position: int) -> str:
+        """`16`, or `16k5`, `16d2`, `16dw`, `16k5d2dw`: width, then what is not 3x3 plain."""
+        kernel, dilation, separable = self.conv_at(block, position)
+        token = str(self.blocks[block][position])
+        token += f"k{kernel}" if kernel != 3 else ""
+        token += f"d{dilation}" if dilation != 1 else ""
+        return token + ("dw" if separable else "")
+
 
 def replace_pool_bn(transition: Transition) -> Transition:
-    return dataclasses.replace(transition, pool_bn=False)
+    return dataclasses.replace(transition, pool_bn=False, bn=True)  # no BN anywhere
 
 
 def _as_transition(value: Any) -> Any:
@@ -234,6 +286,27 @@ def _choice_problems(spec: ArchSpec) -> list[str]:
         found.append(f"bias: must be true or false, got {spec.bias!r}")
     if any(not isinstance(t, Transition) for t in spec.transitions):
         found.append("transitions: each must be a Transition or an object with its fields")
+    return found
+
+
+def _per_conv_problems(spec: ArchSpec) -> list[str]:
+    """kernels, dilations, separable: empty, or one value per conv, shaped as blocks."""
+    found = []
+    shape = [len(block) for block in spec.blocks]
+    for name, allowed in (("kernels", KERNELS), ("dilations", DILATIONS), ("separable", None)):
+        value = getattr(spec, name)
+        if not value:
+            continue
+        if [len(block) for block in value] != shape:
+            found.append(f"{name}: one value per conv, shaped as blocks {shape}, got {value}")
+            continue
+        for index, block in enumerate(value, start=1):
+            for item in block:
+                if allowed is None and not isinstance(item, bool):
+                    found.append(f"{name}: block {index}: must be true or false, got {item!r}")
+                elif allowed is not None and (not _is_int(item) or item not in allowed):
+                    known = ", ".join(map(str, allowed))
+                    found.append(f"{name}: block {index}: {item!r} is not one of {known}")
     return found
 
 

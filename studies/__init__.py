@@ -5,7 +5,7 @@ STUDIES["cnn20k"].description
 """
 
 from search.study import StudyDef
-from studies import ablation, baseline, cnn5k, cnn6k, cnn20k, lr_sweep, recipe
+from studies import ablation, baseline, cnn5k, cnn6k, cnn20k, frontier, lr_sweep, recipe
 
 STUDIES: dict[str, StudyDef] = {
     study.name: study
@@ -14,6 +14,7 @@ STUDIES: dict[str, StudyDef] = {
         cnn20k.STUDY,
         cnn6k.STUDY,
         cnn5k.STUDY,
+        frontier.STUDY,
         lr_sweep.STUDY,
         ablation.STUDY,
         recipe.STUDY,

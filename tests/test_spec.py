@@ -50,7 +50,7 @@ def problems_of(**fields) -> list[str]:
         ({"blocks": ((8,),), "dropout_at": "everywhere"},
          "dropout_at: unknown kind 'everywhere' (known: every_conv, block_end, none)"),
         ({"blocks": ((8,), (16,)), "transitions": (Transition(pool="avg"),)},
-         "transition 1: unknown pool kind 'avg' (known: max)"),
+         "transition 1: unknown pool kind 'avg' (known: max, conv)"),
         ({"blocks": ((8,), (16,)), "transitions": (Transition(width=-1),)},
          "transition 1: 1x1 width must be an integer in 0..4096, got -1"),
         ({"blocks": ((8,), (16,)), "transitions": (Transition(pool_bn="yes"),)},
@@ -111,7 +111,7 @@ def test_an_unknown_transition_field_lists_the_known_ones():
     with pytest.raises(SpecError) as caught:
         ArchSpec.from_dict({"blocks": [[8], [8]], "transitions": [{"widht": 4}]})
     assert caught.value.problems == [
-        "transition: unknown field 'widht' (known: pool, pool_bn, width)"
+        "transition: unknown field 'widht' (known: pool, pool_bn, width, act, bn)"
     ]
 
 
@@ -185,8 +185,8 @@ def test_from_dict_names_each_unknown_field():
     with pytest.raises(SpecError) as caught:
         ArchSpec.from_dict(data)
     known = (
-        "bias, blocks, bn, classes, dropout, dropout_at, head, in_channels, input_size,"
-        " padding, transitions"
+        "bias, blocks, bn, classes, dilations, dropout, dropout_at, head, in_channels,"
+        " input_size, kernels, padding, separable, transitions"
     )
     assert caught.value.problems == [
         f"unknown field 'act' (known: {known})",
@@ -199,7 +199,7 @@ def test_from_dict_unknown_transition_field():
     with pytest.raises(SpecError) as caught:
         ArchSpec.from_dict(data)
     assert caught.value.problems == [
-        "transition: unknown field 'kind' (known: pool, pool_bn, width)"
+        "transition: unknown field 'kind' (known: pool, pool_bn, width, act, bn)"
     ]
 
 

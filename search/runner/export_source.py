@@ -73,9 +73,14 @@ def _literal(value) -> str:
 def _constructor(module: torch.nn.Module) -> str:
     kind = type(module).__name__
     if isinstance(module, torch.nn.Conv2d):
+        more = "".join(
+            f", {name}={getattr(module, name)[0] if name != 'groups' else module.groups}"
+            for name, default in (("stride", 1), ("dilation", 1), ("groups", 1))
+            if (module.groups if name == "groups" else getattr(module, name)[0]) != default
+        )
         return (
             f"nn.Conv2d({module.in_channels}, {module.out_channels}, {module.kernel_size[0]},"
-            f" padding={module.padding[0]}, bias={module.bias is not None})"
+            f" padding={module.padding[0]}{more}, bias={module.bias is not None})"
         )
     if isinstance(module, torch.nn.BatchNorm2d):
         return f"nn.BatchNorm2d({module.num_features})"

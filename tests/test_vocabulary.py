@@ -1,0 +1,169 @@
+"""The richer layer vocabulary: kernel 5/7, dilation, depthwise-separable convs, a strided conv
+instead of a max-pool, a linear 1x1 transition. Counts by hand formulas, geometry, errors,
+summaries, the standalone export, and older specs unchanged."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+import torch
+
+from archs import BASELINE, ArchSpec, SpecError, Transition, build, conv_params, layer_geometry
+from search.engine.profile import profile
+from search.runner.export_source import standalone_source
+
+
+def params_of(spec: ArchSpec) -> int:
+    return sum(p.numel() for p in build(spec).parameters())
+
+
+def test_a_depthwise_separable_3x3_conv_costs_9c_plus_c_plus_cd_plus_d():
+    for c, d in ((8, 16), (12, 10)):
+        plain = ArchSpec(blocks=((c, c),), padding=(1,), bn="none", dropout=0)
+        separable = ArchSpec(
+            blocks=((c, d),), padding=(1,), bn="none", dropout=0, separable=((False, True),)
+        )
+        conv2 = {layer.name: layer for layer in layer_geometry(separable)}["conv2"]
+        assert conv_params(conv2, bias=True) == 9 * c + c + c * d + d
+        # the rest of the net is the same but for the head's input width and conv2
+        head_delta = (d - c) * 10
+        expected = params_of(plain) - (9 * c * c + c) + (9 * c + c + c * d + d) + head_delta
+        assert params_of(separable) == expected
+
+
+def test_the_notebook_net_with_a_linear_1x1_has_its_11106_parameters():
+    # 1->16->16->16, pool, linear 1x1 to 8, 8->16->16->16, GAP, 1x1 to 10; BN after each 3x3
+    spec = ArchSpec(
+        blocks=((16, 16, 16), (16, 16, 16)),
+        transitions=(Transition(pool_bn=False, width=8, act=False, bn=False),),
+        dropout=0,
+    )
+    assert params_of(spec) == 11_106
+    relu_bn = ArchSpec(
+        blocks=((16, 16, 16), (16, 16, 16)),
+        transitions=(Transition(pool_bn=False, width=8),),
+        dropout=0,
+    )
+    assert params_of(relu_bn) == 11_122  # the 1x1 with ReLU and BN: 16 more (BN's 8 + 8)
+    names = [name for name, _ in build(spec).named_children()]
+    assert "trans1" in names and "trans1_relu" not in names and "trans1_bn" not in names
+    assert spec.summary == "16-16-16|Pn|T8lnb|16-16-16|GAP drop:0"
+
+
+def test_kernel_dilation_and_strided_conv_geometry_params_and_flops_by_hand():
+    spec = ArchSpec(
+        blocks=((8, 16), (16,)),
+        transitions=(Transition(pool="conv", width=8, act=False, bn=False),),
+        padding=(1, 0),
+        kernels=((5, 3), (3,)),
+        dilations=((1, 2), (1,)),
+        separable=((False, True), (True,)),
+    )
+    geometry = {layer.name: layer for layer in layer_geometry(spec)}
+    # conv1 5x5 same: 28; conv2 3x3 dilation 2 (spans 5) same: 28; strided conv: 14; conv3 3x3
+    # valid: 12. Receptive fields: 5, 5 + 4 = 9, 9 + 2 = 11, 11, 11 + 2 * 2 = 15.
+    assert [(n, g.size, g.rf) for n, g in geometry.items() if n != "gap" and n != "head"] == [
+        ("conv1", 28, 5), ("conv2", 28, 9), ("pool1", 14, 11), ("trans1", 14, 11),
+        ("conv3", 12, 15),
+    ]  # fmt: skip
+    model = build(spec)
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    measured = profile(model)
+    by_hand = {
+        "conv1": (8 * 25 + 8, 8 * 1 * 25 * 28 * 28),
+        "conv2": (8 * 9 + 8 + 8 * 16 + 16, 8 * 9 * 28 * 28 + 16 * 8 * 28 * 28),
+        "pool1": (16 * 16 * 9 + 16, 16 * 16 * 9 * 14 * 14),
+        "trans1": (16 * 8 + 8, 8 * 16 * 14 * 14),
+        "conv3": (8 * 9 + 8 + 8 * 16 + 16, 8 * 9 * 12 * 12 + 16 * 8 * 12 * 12),
+        "head": (16 * 10 + 10, 10 * 16),
+    }
+    bn = 8 * 2 + 16 * 2 + 16 * 2 + 16 * 2  # bn1, bn2, pool1_bn, bn3
+    assert measured.params == sum(p for p, _ in by_hand.values()) + bn == 3_394
+    assert measured.conv_flops == sum(f for _, f in by_hand.values()) == 819_232
+    assert spec.summary == "8k5-16d2dws|S|T8lnb|16dw|GAP"
+
+
+def test_older_specs_load_and_build_as_before():
+    stored = {  # the baseline as every earlier version stored it
+        "blocks": [[8, 16, 16], [16, 32]],
+        "transitions": [{"pool": "max", "pool_bn": True, "width": 8}],
+        "padding": [0, 0], "bn": "after_relu", "dropout": 0.1, "dropout_at": "every_conv",
+        "head": "gap_conv", "bias": True, "in_channels": 1, "input_size": 28, "classes": 10,
+    }  # fmt: skip
+    spec = ArchSpec.from_dict(stored)
+    assert spec == BASELINE and spec.to_dict() == stored and params_of(spec) == 10_066
+    assert spec.summary == "8-16-16|P|T8|16-32|GAP"
+    # the defaults written out are the same network, the same spec, the same stored form
+    explicit = ArchSpec.from_dict(
+        stored | {"kernels": [[3, 3, 3], [3, 3]], "dilations": [[1, 1, 1], [1, 1]]}
+    )
+    assert explicit == BASELINE and explicit.to_dict() == stored
+    assert list(build(explicit).state_dict()) == list(build(BASELINE).state_dict())
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"kernels": [[3, 3, 3], [3]]}, "kernels: one value per conv, shaped as blocks [3, 2]"),
+        ({"kernels": [[3, 4, 3], [3, 3]]}, "kernels: block 1: 4 is not one of 3, 5, 7"),
+        ({"dilations": [[1, 1, 1], [1, 5]]}, "dilations: block 2: 5 is not one of 1, 2, 3"),
+        ({"separable": [[1, 0, 0], [0, 0]]}, "separable: block 1: must be true or false, got 1"),
+        ({"kernels": 3}, "kernels: must be a list of lists, as blocks, got 3"),
+        (
+            {"transitions": [{"pool": "avg", "pool_bn": True, "width": 8}]},
+            "transition 1: unknown pool kind 'avg' (known: max, conv)",
+        ),
+        (
+            {"transitions": [{"pool": "max", "pool_bn": True, "width": 0, "act": False}]},
+            "transition 1: act and bn describe the 1x1 conv; width 0 has none",
+        ),
+    ],
+)
+def test_each_new_field_names_its_own_problem(changes, message):
+    with pytest.raises(SpecError) as caught:
+        ArchSpec.from_dict(BASELINE.to_dict() | changes)
+    assert message in str(caught.value)
+
+
+def test_summaries_tell_every_new_choice_apart():
+    base = dict(blocks=((8, 16), (16,)), transitions=(Transition(width=8),), padding=(1, 0))
+    variants = [
+        ArchSpec(**base),
+        ArchSpec(**base, kernels=((5, 3), (3,))),
+        ArchSpec(**base, kernels=((3, 3), (5,))),
+        ArchSpec(**base, dilations=((2, 1), (1,))),
+        ArchSpec(**base, separable=((True, False), (False,))),
+        ArchSpec(**base | {"transitions": (Transition(pool="conv", width=8),)}),
+        ArchSpec(**base | {"transitions": (Transition(width=8, act=False),)}),
+        ArchSpec(**base | {"transitions": (Transition(width=8, bn=False),)}),
+        ArchSpec(**base | {"transitions": (Transition(pool="conv", pool_bn=False, width=8),)}),
+    ]
+    summaries = [spec.summary for spec in variants]
+    assert len(set(summaries)) == len(variants), summaries
+    assert len({json.dumps(spec.to_dict()) for spec in variants}) == len(variants)
+    for spec in variants:
+        assert ArchSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_the_standalone_module_rebuilds_a_separable_strided_net(tmp_path):
+    spec = ArchSpec(
+        blocks=((8, 12), (16,)),
+        transitions=(Transition(pool="conv", width=6, act=False),),
+        padding=(1, 0),
+        dilations=((1, 2), (1,)),
+        separable=((False, True), (True,)),
+        head="conv_reduce",
+    )
+    (tmp_path / "model.py").write_text(standalone_source(spec))
+    loaded = importlib.util.spec_from_file_location("exported_vocabulary", tmp_path / "model.py")
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    torch.manual_seed(0)
+    reference = build(spec).eval()
+    net = module.Net().eval()
+    net.load_state_dict(reference.state_dict())
+    images = torch.randn(3, 1, 28, 28)
+    assert torch.equal(net(images), reference(images))
+    assert ArchSpec.from_dict(module.SPEC) == spec
