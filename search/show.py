@@ -76,8 +76,8 @@ def show(text: str, epochs: int, plain: bool) -> int:
     table, lines = layer_table(spec, epochs)
     console.print(table)
     for line in lines:
-        console.print(line, highlight=False)
-    console.print(f"spec: {spec.to_json()}", highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, markup=False)
+    console.print(f"spec: {spec.to_json()}", highlight=False, soft_wrap=True, markup=False)
     return 1 if any(line.startswith("FAIL") for line in lines) else 0  # a limit fails: 1
 
 

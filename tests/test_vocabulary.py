@@ -167,3 +167,26 @@ def test_the_standalone_module_rebuilds_a_separable_strided_net(tmp_path):
     images = torch.randn(3, 1, 28, 28)
     assert torch.equal(net(images), reference(images))
     assert ArchSpec.from_dict(module.SPEC) == spec
+
+
+def test_archs_show_prints_the_new_layers_and_a_spec_that_reads_back(tmp_path):
+    import subprocess
+    import sys
+
+    spec = ArchSpec(
+        blocks=((8, 16), (16,)),
+        transitions=(Transition(pool="conv", width=8, act=False, bn=False),),
+        padding=(1, 0),
+        kernels=((5, 3), (3,)),
+        separable=((False, True), (True,)),
+    )
+    shown = subprocess.run(
+        [sys.executable, "-m", "archs", "show", spec.to_json(), "--plain"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert any(line.split("│")[1].strip() == "conv2_pw" for line in lines if "│" in line)
+    printed = next(line for line in lines if line.startswith("spec: "))
+    assert ArchSpec.from_json(printed[len("spec: ") :]) == spec  # nothing eaten as markup
+    assert f"{params_of(spec):,}" in shown.stdout
