@@ -4,13 +4,24 @@
 
 A study file (built in under studies/, or a user's own .py) defines one study with these; the
 definitions live in search.study.definitions, the recipe, limits, pruner helpers and net files
-beside it. This package imports archs and its own modules only.
+beside it. The names load on first use, so a command that needs only a constant of this package
+(`--help`, say) does not import torch or Optuna.
 """
 
-from archs import ArchSpec, Transition
-from search.study.definitions import CnnStudy, Proposal, RunOptions, StudyDef, ToyStudy
-from search.study.limits import Limits
-from search.study.recipe import REFERENCE_RECIPE, Recipe
+import importlib
+
+_HOMES = {
+    "REFERENCE_RECIPE": "search.study.recipe",
+    "Recipe": "search.study.recipe",
+    "ArchSpec": "archs",
+    "Transition": "archs",
+    "Limits": "search.study.limits",
+    "CnnStudy": "search.study.definitions",
+    "Proposal": "search.study.definitions",
+    "RunOptions": "search.study.definitions",
+    "StudyDef": "search.study.definitions",
+    "ToyStudy": "search.study.definitions",
+}
 
 __all__ = [  # the public API for study files
     "REFERENCE_RECIPE",
@@ -22,5 +33,17 @@ __all__ = [  # the public API for study files
     "RunOptions",
     "StudyDef",
     "Transition",
+    "ToyStudy",  # the Part-A toy study (studies/lr_sweep.py)
 ]
-__all__ += ["ToyStudy"]  # the Part-A toy study (studies/lr_sweep.py)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'search.study' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

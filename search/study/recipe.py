@@ -20,6 +20,9 @@ class RecipeError(ValueError):
     """An invalid recipe; the message names every problem."""
 
 
+NEWER_FIELDS = ("label_smoothing", "ema")  # written only when set
+
+
 @dataclass(frozen=True)
 class Recipe:
     optimizer: str = "sgd"
@@ -80,7 +83,10 @@ class Recipe:
         return found
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field; label_smoothing and ema only when on, so recipes stored before they
+        existed keep their stored form (and the keys derived from it)."""
+        found = dataclasses.asdict(self)
+        return {k: v for k, v in found.items() if k not in NEWER_FIELDS or v != 0}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
