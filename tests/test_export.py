@@ -109,3 +109,31 @@ def test_a_trial_whose_weights_are_gone_is_exported_after_replay(tmp_path, data_
     record = json.loads((out / "spec.json").read_text())
     assert record["weights"]["test_acc_at_export"] == round(trial.user_attrs["test_acc"][-1], 2)
     assert record["weights"]["from"] == "search trial, retrained by --replay"
+
+
+def test_an_onnx_graph_that_disagrees_with_torch_is_an_error_and_nothing_is_written(
+    tmp_path, data_root, monkeypatch
+):
+    import pytest
+
+    from search.errors import StudyFailed
+    from search.runner import export_onnx
+    from search.runner.export import export_trial
+    from search.study.definitions import RunOptions
+    from studies import STUDIES
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    repeat(tmp_path, url, 1, data_root)
+    disagreeing = export_onnx.OnnxCheck(opset=18, images=10_000, agreement=0.998, max_abs_diff=3.0)
+    monkeypatch.setattr(export_onnx, "check_onnx", lambda path, model, images: disagreeing)
+    options = RunOptions(storage=url, data_root=str(data_root))
+    out = tmp_path / "out"
+    with pytest.raises(StudyFailed) as caught:
+        export_trial(STUDIES["baseline"], options, 0, str(out))
+    assert str(caught.value) == (
+        "model.onnx disagrees with torch: argmax agrees with torch on 99.80% of 10,000 test"
+        " images, largest output difference 3.00e+00 (at least 99.9% agreement needed);"
+        " nothing written"
+    )
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out-")]  # no staging left

@@ -323,7 +323,7 @@ def test_list_and_help(tmp_path):
 # the test creates the orphan with ask() on a heartbeat storage on purpose
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used:UserWarning")
 def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path, monkeypatch):
-    from search.runner.session import recover_dead_trials
+    from search.runner.trials import recover_dead_trials
     from search.store.storage import open_storage
 
     monkeypatch.setenv("SEARCH_HEARTBEAT", "1,2")

@@ -22,13 +22,8 @@ from search.engine.objective import save_weights
 from search.engine.train import resolve_device, seeded_build, train
 from search.errors import UsageError
 from search.reports.leaderboard import recipe_summary
-from search.runner.session import (
-    open_study,
-    queued_params,
-    run_study,
-    trial_by_number,
-    validate_options,
-)
+from search.runner.session import open_study, run_study, validate_options
+from search.runner.trials import queued_params, trial_by_number
 from search.store.provenance import study_uuid
 from search.store.storage import open_storage, require_existing, resolve_url
 from search.study.claim import TARGET_ACC, claim

@@ -29,7 +29,7 @@ from search.errors import StudyFailed, UsageError
 from search.runner import export_onnx
 from search.runner.confirm import REPLAYED_KEY, load_existing, stored_proposal
 from search.runner.export_source import standalone_source
-from search.runner.session import trial_by_number
+from search.runner.trials import trial_by_number
 from search.store.provenance import SESSIONS_KEY
 from search.study.definitions import CONFIRM_SUFFIX, RunOptions
 from search.study.recipe import Recipe
