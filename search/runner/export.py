@@ -20,6 +20,7 @@ from pathlib import Path
 import optuna
 import torch
 from optuna.trial import TrialState
+from torch import nn
 
 from archs import ArchSpec, build
 from search.engine import data as mnist
@@ -57,21 +58,13 @@ def export_trial(
     )  # fmt: skip
     replayed = {} if source is not trial else searched.user_attrs.get(REPLAYED_KEY, {})
     path, digest = weights_of(source, replayed)
-    state = checked_weights(number, path, digest, spec)
-    model = build(spec)
-    model.load_state_dict(state)
-    model.eval()
+    model = checked_model(number, path, digest, spec)
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
     test = mnist.Split(mnist.normalise(arrays.test_images), arrays.test_labels)
     accuracy = evaluate(model, test)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        record = export_record(study, trial, spec, recipe, source, accuracy) | {
-            "weights_sha256": digest
-        }
-        record["weights"]["sha256"] = digest
-        if source is trial and path != trial.user_attrs.get("weights_path"):
-            record["weights"]["from"] = "search trial, retrained by --replay"
+        record = export_record(study, trial, spec, recipe, source, path, digest, accuracy)
         (staging / "spec.json").write_text(json.dumps(record, indent=2) + "\n")
         shutil.copyfile(path, staging / "weights.pt")  # the bytes that were hashed
         (staging / "model.py").write_text(standalone_source(spec))
@@ -170,9 +163,9 @@ def weights_of(trial: optuna.trial.FrozenTrial, replayed: dict) -> tuple[str, st
     return own, trial.user_attrs.get("weights_sha256")
 
 
-def checked_weights(number: int, path: str, recorded: str | None, spec: ArchSpec) -> dict:
-    """Trial `number`'s saved weights at `path`, only if their bytes are the ones it recorded
-    and they load into `spec` (same keys and shapes)."""
+def checked_model(number: int, path: str, recorded: str | None, spec: ArchSpec) -> nn.Module:
+    """`spec` built with trial `number`'s saved weights at `path` (eval mode), only if their
+    bytes are the ones it recorded and they load into it (same keys and shapes)."""
     weights = Path(path)
     if not path or not weights.is_file():
         raise UsageError(
@@ -192,17 +185,24 @@ def checked_weights(number: int, path: str, recorded: str | None, spec: ArchSpec
             f" recorded {recorded[:12]}...): another run overwrote it; retrain with --replay"
         )
     state = torch.load(weights, map_location="cpu", weights_only=True)
+    model = build(spec)
     try:
-        build(spec).load_state_dict(state)
+        model.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0]
         raise UsageError(f"{weights} does not load into trial {number}'s spec ({first})") from None
-    return state
+    return model.eval()
 
 
-def export_record(study, trial, spec: ArchSpec, recipe: Recipe, source, accuracy: float) -> dict:
-    """spec.json: what `--base` and `--recipe` read back, and where the weights came from."""
+def export_record(
+    study, trial, spec: ArchSpec, recipe: Recipe, source, path: str, digest: str, accuracy: float
+) -> dict:
+    """spec.json: what `--base` and `--recipe` read back, and where the weights came from
+    (`source`: the trial or its confirmation run; `path`: the file checked, `digest` its hash)."""
     confirmation = source is not trial
+    origin = "confirmation run" if confirmation else "search trial"
+    if not confirmation and path != trial.user_attrs.get("weights_path"):
+        origin = "search trial, retrained by --replay"
     return {
         "study": study.name,
         "trial": trial.number,
@@ -214,14 +214,14 @@ def export_record(study, trial, spec: ArchSpec, recipe: Recipe, source, accuracy
         "val_acc": trial.user_attrs.get("val_acc"),
         "test_acc": trial.user_attrs.get("test_acc"),
         "weights": {
-            "from": "confirmation run" if confirmation else "search trial",
+            "from": origin,
             "seed": source.params.get("seed") if confirmation else recipe.seed,
             "train_images": source.user_attrs.get("train_images"),
             "test_acc_per_epoch": source.user_attrs.get("test_acc"),
             "test_acc_at_export": round(accuracy, 2),
-            "sha256": source.user_attrs.get("weights_sha256"),
+            "sha256": digest,
         },
-        "weights_sha256": source.user_attrs.get("weights_sha256"),
+        "weights_sha256": digest,
     }
 
 
