@@ -63,10 +63,15 @@ def constrain(trial: optuna.trial.Trial, rule: str, violation: float) -> None:
         trial.set_constraint(rule, violation)
 
 
-def cnn_objective(study: CnnStudy, context: TrialContext) -> Callable[[optuna.trial.Trial], float]:
+def recorded(
+    run: Callable[[optuna.trial.Trial], float],
+) -> Callable[[optuna.trial.Trial], float]:
+    """The objective `run`, with how a trial ended stored on it when it raises: interrupted
+    (Ctrl-C or SIGTERM) or failed; a pruned trial has stored its own reason."""
+
     def objective(trial: optuna.trial.Trial) -> float:
         try:
-            return _run(study, context, trial)
+            return run(trial)
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
@@ -77,6 +82,10 @@ def cnn_objective(study: CnnStudy, context: TrialContext) -> Callable[[optuna.tr
             raise
 
     return objective
+
+
+def cnn_objective(study: CnnStudy, context: TrialContext) -> Callable[[optuna.trial.Trial], float]:
+    return recorded(lambda trial: _run(study, context, trial))
 
 
 def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> float:

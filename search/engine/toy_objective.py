@@ -13,24 +13,14 @@ from collections.abc import Callable
 import optuna
 
 from archs.toy import GRADIENT_NAMES, WEIGHT_NAMES, descend
-from search.engine.objective import TrialContext, end
+from search.engine.objective import TrialContext, end, recorded
 from search.study.definitions import ToyStudy
 
 TOY_PARAMS = 8  # w1..w8, no biases
 
 
 def toy_objective(study: ToyStudy, context: TrialContext) -> Callable[[optuna.trial.Trial], float]:
-    def objective(trial: optuna.trial.Trial) -> float:
-        try:
-            return _run(study, context, trial)
-        except KeyboardInterrupt:
-            end(trial, "interrupted", "interrupted (Ctrl-C or SIGTERM); rerun to resume")
-            raise
-        except Exception as error:
-            end(trial, "failed", f"failed: {type(error).__name__}: {error}")
-            raise
-
-    return objective
+    return recorded(lambda trial: _run(study, context, trial))
 
 
 def _run(study: ToyStudy, context: TrialContext, trial: optuna.trial.Trial) -> float:
