@@ -68,7 +68,13 @@ def make_trial(number: int, seconds: float, params: dict, accuracy: float):
         params=params,
         distributions={k: optuna.distributions.IntDistribution(0, 100) for k in params},
         value=accuracy,
-        user_attrs={"test_acc": [accuracy], "summary": "8-16", "params": 4000 + number},
+        user_attrs={
+            "test_acc": [accuracy],
+            "summary": "8-16",
+            "params": 4000 + number,
+            "flops": 100_000,
+            "recipe": Recipe().to_dict(),
+        },  # as a trial stores them
     ), start + datetime.timedelta(seconds=seconds)
 
 

@@ -200,11 +200,11 @@ def evidence(
     state and per hour, and the first net whose confirmation (all `seeds` seeds done) has a mean
     final test accuracy >= 99.40%, in seconds after `started` (a Unix time: the search's start)."""
     import datetime
-    import statistics
 
     import optuna
     from optuna.trial import TrialState
 
+    from search.runner.confirm import confirmation_summaries
     from search.study.claim import TARGET_ACC
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -231,23 +231,14 @@ def evidence(
     except KeyError:
         companion = None
     if companion is not None:
-        by_source: dict[int, list] = {}
-        for trial in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            by_source.setdefault(trial.params["source_trial"], []).append(trial)
-        for source, runs in sorted(by_source.items()):
-            finals = [t.user_attrs["test_acc"][-1] for t in runs]
-            done = (max(t.datetime_complete for t in runs) - begin).total_seconds()
-            row = {
-                "source_trial": source,
-                "summary": runs[0].user_attrs["summary"],
-                "params": runs[0].user_attrs["params"],
-                "seeds": sorted(t.params["seed"] for t in runs),
-                "final_test_acc": finals,
-                "mean": statistics.fmean(finals),
-                "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
-                "min": min(finals),
-                "done_seconds": done,
-            }
+        done_at: dict[int, datetime.datetime] = {}  # the last seed's end, per confirmed trial
+        for run in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            source = run.params["source_trial"]
+            done_at[source] = max(
+                done_at.get(source, run.datetime_complete), run.datetime_complete
+            )
+        for row in confirmation_summaries(companion):
+            row["done_seconds"] = (done_at[row["source_trial"]] - begin).total_seconds()
             result["confirmations"].append(row)
         met = [
             r["done_seconds"]

@@ -65,12 +65,10 @@ def paired_deltas(base: dict[int, float], variant: dict[int, float]) -> dict[int
 
 def paired_interval(deltas: list[float]) -> Interval | None:
     """95% t interval of the mean delta; None with fewer than 2 pairs."""
-    n = len(deltas)
-    if n < 2:
+    bounds = mean_interval(deltas)
+    if bounds is None:
         return None
-    mean = statistics.fmean(deltas)
-    half = t_quantile(n - 1) * statistics.stdev(deltas) / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n - 1, n)
+    return Interval(statistics.fmean(deltas), *bounds, len(deltas) - 1, len(deltas))
 
 
 def verdict(deltas: list[float]) -> str:
