@@ -1,10 +1,11 @@
 """The training engine: `train(model, data, recipe)` -> a per-epoch `History`.
 
-Batches come from `search.data.batches` (tensor indexing on the training device). The engine's
-default path on CPU is channels_last with the builder's cheap dropout mask (see archs.layers);
-`recipe.precision="bf16"` adds bf16 autocast to the training forward. Evaluation always runs in
-fp32. A NaN or exploding loss ends the run with status "diverged" instead of raising; a callback
-returning True ends it with status "stopped" (the runner's pruning hook). Accuracies are percent.
+Batches come from `search.engine.data.batches` (tensor indexing on the training device). The
+engine's default path on CPU is channels_last with the builder's cheap dropout mask (see
+archs.layers); `recipe.precision="bf16"` adds bf16 autocast to the training forward. Evaluation
+always runs in fp32. A NaN or exploding loss ends the run with status "diverged" instead of
+raising; a callback returning True ends it with status "stopped" (the runner's pruning hook).
+Accuracies are percent.
 """
 
 from __future__ import annotations
@@ -165,7 +166,8 @@ def train(
             optimizer,
             schedule if per_batch else None,
             generator,
-            (augment, draws) if augment.active else None,
+            augment if augment.active else None,
+            draws,
             epoch,
             on_progress,
             averaged,
@@ -231,8 +233,9 @@ def reads_each_window(device: torch.device) -> bool:
 
 
 def _train_epoch(
-    model, split, recipe, optimizer, schedule, generator, augment, epoch, on_progress, averaged
-):
+    model, split, recipe, optimizer, schedule, generator, augment, draws, epoch, on_progress,
+    averaged,
+):  # fmt: skip
     """One pass over `split`; (mean loss, accuracy %), or None when the loss diverged.
 
     The loss sum, the correct count and the worst check window stay on the device; on a GPU
@@ -242,7 +245,6 @@ def _train_epoch(
     autocast = _autocast(recipe, device)
     total_batches = math.ceil(len(split) / recipe.batch_size)
     each_window = reads_each_window(device)
-    augment, draws = augment or (None, None)  # (Augment, its generator) when augmenting
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     worst = torch.zeros((), device=device)  # largest window loss so far; NaN stays NaN
