@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import optuna
 from space_helpers import random_proposals
 
 from search.engine.profile import profile
 from search.engine.train import seeded_build
 from studies import STUDIES
-from studies.frontier import MAX_PARAMS
+from studies.frontier import CNN5K_TRIAL_30, MAX_PARAMS, WARM_START
 
 STUDY = STUDIES["frontier"]
 
@@ -41,3 +45,24 @@ def test_samples_use_the_new_vocabulary_and_the_limit_is_4000_inclusive():
     assert True in verdicts and False in verdicts  # both sides of the boundary were drawn
     assert STUDY.limits.describe() == "params <= 4,000, epochs <= 19, no fully connected layer"
     assert STUDY.seeds == (1, 2, 3, 4, 5) and STUDY.confirm_top == 3
+
+
+def test_warm_start_rebuilds_the_cnn5k_winner_and_each_entry_fits_the_limit():
+    exported = json.loads(
+        (Path(__file__).parents[1] / "reports/cnn5k/trial30/spec.json").read_text()
+    )
+    reference = STUDY.sample(optuna.trial.FixedTrial(CNN5K_TRIAL_30))
+    assert reference.spec.summary == exported["summary"]
+    assert profile(seeded_build(reference.spec, 1)).params == exported["params"] == 4686
+    for key in ("optimizer", "lr", "schedule", "batch_size", "augment_degrees",
+                "augment_translate"):  # fmt: skip
+        assert getattr(reference.recipe, key) == exported["recipe"][key], key
+    counts = []
+    for params in WARM_START:
+        proposal = STUDY.sample(optuna.trial.FixedTrial(params))
+        model = seeded_build(proposal.spec, 1)
+        counted = profile(model)
+        assert STUDY.limits.check(model, counted, 19)[0].passed
+        counts.append(counted.params)
+    assert counts == [3814, 3902, 3786, 3886]
+    assert STUDY.warm_start == WARM_START and CNN5K_TRIAL_30 not in WARM_START
