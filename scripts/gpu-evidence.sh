@@ -8,8 +8,12 @@
 #   DEVICE=cpu WORKERS=2 BUDGET=300 TRIALS=4 EXTRA="--epochs 1 --train-limit 2000" \
 #     MNIST_ROOT=../shared/data bash scripts/gpu-evidence.sh   # the plumbing, on a CPU (no bench)
 # Environment: BUDGET (seconds for the whole script, default 540), TRIALS (40), DEVICE (cuda),
-# EXTRA (more options for the search and its confirmation), MNIST_ROOT (default .mnist),
-# and .whl/ (wheels of what the machine lacks: installed into /tmp/site when they are missing).
+# BENCH (1: run the bench first; 0: skip it, WORKERS then sets the search's workers, default 4),
+# CONFIRM (how many of the top trials to confirm at once, default 3; their 3 seeds each run
+# side by side, at most 12 workers), RESERVE (seconds kept for the last trials and the
+# confirmation, default 240), EXTRA (more options for the search and its confirmation),
+# MNIST_ROOT (default .mnist), and .whl/ (wheels of what the machine lacks: installed into
+# /tmp/site when they are missing).
 set -uo pipefail
 begin=$(date +%s)
 out=${OUT:-runs/gpu-evidence}
@@ -25,7 +29,7 @@ export MNIST_ROOT=${MNIST_ROOT:-.mnist} MNIST_OFFLINE=1
 log="$out/log.txt"
 say() { echo "[$(( $(date +%s) - begin ))s] $*" | tee -a "$log"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >>"$log" 2>&1
-if [ "$device" = cuda ]; then
+if [ "$device" = cuda ] && [ "${BENCH:-1}" = 1 ]; then
   say "bench: images/s and syncs per epoch"
   python3 -m search.bench --device cuda --batches 100 --json "$out/bench_data.json" 2>&1 \
     | tee -a "$log"
@@ -35,16 +39,18 @@ if [ "$device" = cuda ]; then
 fi
 workers=$(python3 -c "import json; print(json.load(open('$out/bench_workers.json'))['best_workers'])" \
   2>/dev/null || echo "${WORKERS:-4}")
-confirm=$(( workers / 3 > 0 ? workers / 3 : 1 ))
+confirm=${CONFIRM:-3}
+confirm_workers=$(( confirm * 3 < 12 ? confirm * 3 : 12 ))
+reserve=${RESERVE:-240}
 left=$(( budget - ($(date +%s) - begin) ))
-timeout=$(( left - 240 > 60 ? left - 240 : 60 ))  # the last trials and the confirmation after it
+timeout=$(( left - reserve > 60 ? left - reserve : 60 ))  # the last trials, then the confirmation
 storage="sqlite:///$out/gpu.db"
 say "search: cnn20k, $trials trials, $workers workers, no new trial after ${timeout}s"
 started=$(date +%s.%N)
 python3 -m search.run --study cnn20k --trials "$trials" --timeout "$timeout" --workers "$workers" \
   --device "$device" --storage "$storage" --no-confirm --plain $extra 2>&1 | tee -a "$log"
 say "confirmation: the top $confirm over seeds 1 2 3"
-python3 -m search.run --study cnn20k --confirm "$confirm" --seeds 1 2 3 --workers "$workers" \
+python3 -m search.run --study cnn20k --confirm "$confirm" --seeds 1 2 3 --workers "$confirm_workers" \
   --device "$device" --storage "$storage" --plain $extra 2>&1 | tee -a "$log"
 say "summary"
 python3 - "$storage" "$started" "$out/evidence.json" <<'PY' 2>&1 | tee -a "$log"
