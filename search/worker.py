@@ -4,7 +4,7 @@ import sys
 
 if __name__ == "__main__":
     try:
-        from search.workers.pool import worker_main
+        from search.workers.process import worker_main
     except KeyboardInterrupt:  # stopped while importing: no trial was taken
         sys.exit(130)
     code = worker_main()  # the arguments only label the process

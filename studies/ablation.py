@@ -204,6 +204,10 @@ class AblationStudy(CnnStudy):
     base_recipe: Recipe = REFERENCE_RECIPE
     variants: dict[str, tuple[ArchSpec, Recipe]] = field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        return "ablation"
+
     def configure(self, options: RunOptions) -> AblationStudy:
         name, spec, recipe = base_from(options)
         variants = variants_of(spec, recipe, options.variants)

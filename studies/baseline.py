@@ -16,27 +16,6 @@ from archs import BASELINE, ArchSpec
 from search.study import CnnStudy, Proposal, RunOptions
 from search.study.recipe import REFERENCE_RECIPE, Recipe
 
-# Test accuracy (%) after epochs 1..17 of the reference's single run.
-REFERENCE_CURVE = (
-    98.18,
-    98.48,
-    98.85,
-    99.06,
-    99.16,
-    99.11,
-    99.20,
-    99.23,
-    99.16,
-    99.13,
-    99.33,
-    99.22,
-    99.19,
-    99.33,
-    99.28,
-    99.20,
-    99.41,
-)
-
 
 def sample(trial: optuna.trial.BaseTrial) -> Proposal:
     trial.suggest_int("seed", 0, 2**31 - 1)  # fixed per trial by the study's enqueued seeds

@@ -100,7 +100,9 @@ def pad(trial: optuna.trial.BaseTrial, block: int, kernels: list, dilations: lis
     """Blocks 2 and 3 choose their padding only when their convs shrink the map by at most 4
     pixels unpadded (one 5x5, two 3x3, one dilated 3x3): more collapses the 14- or 7-pixel map
     (41 of 100 random draws were invalid when every block chose)."""
-    shrink = sum((k - 1) * d for k, d in zip(kernels[block - 1], dilations[block - 1]))
+    shrink = sum(
+        (k - 1) * d for k, d in zip(kernels[block - 1], dilations[block - 1], strict=True)
+    )
     return trial.suggest_int(f"b{block}_pad", 0, 1) if shrink <= 4 else 1
 
 

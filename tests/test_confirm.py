@@ -16,7 +16,9 @@ from optuna.trial import TrialState
 from archs import ArchSpec, build
 from search.engine.objective import file_sha256
 from search.errors import UsageError
-from search.runner.confirm import confirm, confirmation_summaries, replay_trial
+from search.events import Done, parse
+from search.reports.confirmations import confirmation_summaries
+from search.runner.confirm import confirm, replay_trial
 from search.runner.export import export_trial
 from search.runner.session import run_study
 from search.study.definitions import RunOptions
@@ -278,3 +280,15 @@ def test_export_without_the_onnx_packages_writes_the_rest_and_force_replaces(
     assert "no `model.onnx`" in (out / "README.md").read_text()
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_every_event_of_a_real_confirmation_is_a_typed_event(two_trials):
+    _, _, summaries, events = two_trials
+    parsed = [parse(event) for event in events]  # raises on a missing or misspelt field
+    assert [event.to_dict() for event in parsed] == events
+    assert {event.type for event in parsed} >= {
+        "study", "trial_start", "epoch", "trial_end", "leaderboard", "done", "log",
+    }  # fmt: skip
+    done = [event for event in parsed if isinstance(event, Done)]
+    runs = sum(len(row["seeds"]) for row in summaries)  # one per (trial, seed)
+    assert len(done) == 1 and done[0].stopped_by == "budget" and done[0].counts["COMPLETE"] == runs

@@ -29,7 +29,7 @@ from search.console.events import (
 )
 from search.console.live import LiveConsole
 from search.reports.leaderboard import leaderboard_rows
-from search.runner.session import counts
+from search.runner.progress import counts
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {"COMPLETE": 2, "PRUNED": 1, "FAIL": 0, "RUNNING": 0, "WAITING": 0}

@@ -45,9 +45,8 @@ from search.runner.session import run_study
 from search.study.claim import claim
 from search.study.definitions import RunOptions
 from search.study.limits import Limits
-from search.study.recipe import Recipe
+from search.study.recipe import REFERENCE_CURVE, Recipe
 from studies import STUDIES
-from studies.baseline import REFERENCE_CURVE
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +102,17 @@ def test_every_study_is_rendered_with_its_kind(built, rendered):
         "faulty": "search",
         "lr-sweep": "lr-sweep",
     }
+    stored = {  # as the runner stored them when it created each study: nothing guessed
+        s.study_name: s.user_attrs.get("kind")
+        for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    }
+    assert stored == kinds
+    scores = {
+        s.study_name: s.user_attrs["score"]
+        for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    }
+    assert scores["lr-sweep"].startswith("The value is E_total")
+    assert "minus 0.1 points per 1,000 parameters over 5,000" in scores["cnn20k"]
     assert [line.split()[1] for line in rendered] == [
         f"{built['out'] / name}/"
         for name in ("ablation", "baseline", "cnn20k", "faulty", "lr-sweep")

@@ -204,14 +204,15 @@ def evidence(
     import optuna
     from optuna.trial import TrialState
 
-    from search.runner.confirm import confirmation_summaries
+    from search.reports.confirmations import confirmation_summaries
+    from search.store.record import TrialRecord
     from search.study.claim import TARGET_ACC
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     begin = datetime.datetime.fromtimestamp(started)
     search = optuna.load_study(study_name=study_name, storage=storage)
     trials = search.get_trials(deepcopy=False)
-    trained = [t for t in trials if t.datetime_complete and t.user_attrs.get("test_acc")]
+    trained = [t for t in trials if t.datetime_complete and TrialRecord.of(t).test_acc_pct]
     states: dict[str, int] = {}
     for trial in trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1

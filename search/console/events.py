@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from search.events import Log
 from search.store.budget import REJECTED, failed_text, used
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class OptunaLogHandler(logging.Handler):
         text = record.getMessage()
         if "KeyboardInterrupt" in text or FAILED_WITH_NONE.fullmatch(text):
             return  # an interrupted trial has its own "interrupted" line; no failure dump
-        self._emit({"type": "log", "message": f"optuna {record.levelname.lower()}: {text}"})
+        self._emit(Log(f"optuna {record.levelname.lower()}: {text}").to_dict())
 
     def attach(self) -> None:
         optuna.logging.disable_default_handler()

@@ -22,7 +22,10 @@ from archs import SpecError
 from search.engine.data import Data
 from search.engine.profile import profile
 from search.engine.train import EpochRecord, seeded_build, train
+from search.events import EpochEnded, Progress, TrialEnded, TrialStarted
+from search.store.optuna_private import stored
 from search.store.provenance import study_uuid
+from search.store.record import End, TrialRecord, write
 from search.store.run_dir import weights_dir
 from search.study.definitions import CnnStudy, RunOptions, derive_seed
 from search.study.limits import failures
@@ -45,15 +48,12 @@ def trial_seed(trial: optuna.trial.Trial, study_seed: int) -> int:
     """The training seed: the trial's own "seed" param or attr, else derived from its number."""
     if "seed" in trial.params:
         return int(trial.params["seed"])
-    stored = trial.user_attrs.get("seed")  # a retried trial keeps its seed
+    stored = TrialRecord.of(trial).seed  # a retried trial keeps its seed
     return int(stored) if stored is not None else derive_seed(study_seed, trial.number)
 
 
-def end(trial: optuna.trial.Trial, kind: str, reason: str) -> None:
-    trial.set_user_attr(
-        "end_kind", kind
-    )  # complete | limit | invalid | pruner | diverged | failed
-    trial.set_user_attr("end_reason", reason)
+def end(trial: optuna.trial.Trial, kind: End, reason: str) -> None:
+    write(trial, end=kind, end_reason=reason)
 
 
 def constrain(trial: optuna.trial.Trial, rule: str, violation: float) -> None:
@@ -75,10 +75,10 @@ def recorded(
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
-            end(trial, "interrupted", "interrupted (Ctrl-C or SIGTERM); rerun to resume")
+            end(trial, End.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); rerun to resume")
             raise
         except Exception as error:
-            end(trial, "failed", f"failed: {type(error).__name__}: {error}")
+            end(trial, End.FAILED, f"failed: {type(error).__name__}: {error}")
             raise
 
     return objective
@@ -93,40 +93,40 @@ def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
     try:
         proposal = study.sample(trial)  # first: an enqueued "seed" param exists only after it
         seed = trial_seed(trial, context.study_seed)
-        trial.set_user_attr("seed", seed)
+        write(trial, seed=seed)
         recipe = proposal.recipe.replace(seed=seed)
         if context.options.epochs is not None:
             recipe = recipe.replace(epochs=context.options.epochs)
     except (SpecError, RecipeError) as error:
         constrain(trial, "valid", 1.0)
-        end(trial, "invalid", f"pruned: {error}")
+        end(trial, End.INVALID, f"pruned: {error}")
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(str(error)) from None
     spec = proposal.spec
     model = seeded_build(spec, seed)
     measured = profile(model)
     verdicts = study.limits.check(model, measured, recipe.epochs)
-    for name, value in {
-        "spec": spec.to_dict(),
-        "summary": spec.summary,
-        "recipe": recipe.to_dict(),
-        "params": measured.params,
-        "flops": measured.flops,
-        "conv_flops": measured.conv_flops,
-        "limits": [v.to_dict() for v in verdicts],
-        "device": str(context.device),
-        "torch_version": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "train_steps": 0,
-    }.items():
-        trial.set_user_attr(name, value)
+    write(
+        trial,
+        spec=spec.to_dict(),
+        summary=spec.summary,
+        recipe=recipe.to_dict(),
+        n_params=measured.params,
+        flops_per_image=measured.flops,
+        conv_flops_per_image=measured.conv_flops,
+        limits=[v.to_dict() for v in verdicts],
+        device=str(context.device),
+        torch_version=torch.__version__,
+        threads=torch.get_num_threads(),
+        train_steps=0,
+    )
     for verdict in verdicts:
         constrain(trial, verdict.rule, verdict.violation)
     failed = failures(verdicts)
     context.emit(_start_event(trial, spec.summary, measured, recipe.epochs, failed))
     if failed:
         reason = "pruned: " + "; ".join(v.reason for v in failed)
-        end(trial, "limit", reason)
+        end(trial, End.LIMIT, reason)
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(reason)
     return _train_trial(study, context, trial, model, recipe, started)
@@ -134,66 +134,54 @@ def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
 
 def _train_trial(study, context, trial, model, recipe, started) -> float:
     data = context.data
-    trial.set_user_attr("train_images", len(data.train))
-    trial.set_user_attr("val_images", len(data.val) if data.val is not None else 0)
-    columns: dict[str, list] = {
-        "val_acc": [],
-        "test_acc": [],
+    params = TrialRecord.of(trial).n_params
+    write(trial, train_images=len(data.train), val_images=len(data.val) if data.val else 0)
+    columns: dict[str, list] = {  # record field: EpochRecord attribute
+        "val_acc_pct": [],
+        "test_acc_pct": [],
         "train_loss": [],
         "epoch_seconds": [],
     }
+    source = {"val_acc_pct": "val_acc", "test_acc_pct": "test_acc"}
     pruned_at: list[tuple[int, str]] = []
 
     def on_epoch(record: EpochRecord) -> bool:
         for name, values in columns.items():
-            values.append(
-                round(getattr(record, name), 6) if getattr(record, name) is not None else None
-            )
-            trial.set_user_attr(name, values)
-        context.emit(
-            {"type": "epoch", "trial": trial.number, "epochs": recipe.epochs, **vars(record)}
-        )
+            value = getattr(record, source.get(name, name))
+            values.append(round(value, 6) if value is not None else None)
+        write(trial, **columns)
+        context.emit(EpochEnded(trial.number, recipe.epochs, **vars(record)).to_dict())
         if record.val_acc is None:
             return False
-        score = study.score(record.val_acc, trial.user_attrs["params"])
+        score = study.score(record.val_acc, params)
         trial.report(score, record.epoch)  # validation only: test never reaches the pruner
         if trial.should_prune():
-            frozen = trial.study._storage.get_trial(trial._trial_id)  # what the pruner judged
+            frozen = stored(trial)  # what the pruner judged
             pruned_at.append((record.epoch, pruner_name(trial.study, frozen)))
             return True
         return False
 
     def on_progress(epoch: int, batch: int, batches: int, images_per_second: float) -> None:
-        context.emit(
-            {
-                "type": "progress",
-                "trial": trial.number,
-                "epoch": epoch,
-                "epochs": recipe.epochs,
-                "batch": batch,
-                "batches": batches,
-                "images_per_second": images_per_second,
-            }
-        )
+        event = Progress(trial.number, epoch, recipe.epochs, batch, batches, images_per_second)
+        context.emit(event.to_dict())
 
     history = train(model, data, recipe, context.device, on_epoch, on_progress)
     steps_per_epoch = -(-len(data.train) // recipe.batch_size)
-    trial.set_user_attr("train_steps", steps_per_epoch * len(history.epochs))
+    write(trial, train_steps=steps_per_epoch * len(history.epochs))
     if history.status == "diverged":
-        end(trial, "diverged", f"pruned: diverged ({history.message})")
+        end(trial, End.DIVERGED, f"pruned: diverged ({history.message})")
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(history.message)
     if pruned_at:
         epoch, pruner = pruned_at[0]
-        end(trial, "pruner", f"pruned by {pruner} at epoch {epoch}")
+        end(trial, End.PRUNER, f"pruned by {pruner} at epoch {epoch}")
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(f"pruned by {pruner} at epoch {epoch}")
-    value = _value(study, columns, trial.user_attrs["params"])
+    value = _value(study, columns, params)
     _store_best(trial, columns)
     path, digest = save_weights(model, study_uuid(trial.study), trial.number)
-    trial.set_user_attr("weights_path", str(path.resolve()))
-    trial.set_user_attr("weights_sha256", digest)
-    end(trial, "complete", "complete")
+    write(trial, weights_path=str(path.resolve()), weights_sha256=digest)
+    end(trial, End.COMPLETE, "complete")
     _emit_end(context, trial, "COMPLETE", started, value)
     return value
 
@@ -220,47 +208,37 @@ def file_sha256(path: Path) -> str:
 
 def _value(study: CnnStudy, columns: dict[str, list], params: int) -> float:
     if study.value == "final_test_acc":  # repeat studies select nothing: report what happened
-        return columns["test_acc"][-1]
-    return study.score(max(columns["val_acc"]), params)
+        return columns["test_acc_pct"][-1]
+    return study.score(max(columns["val_acc_pct"]), params)
 
 
 def _store_best(trial: optuna.trial.Trial, columns: dict[str, list]) -> None:
     """The best-validation epoch (first on ties) and the test accuracy at that epoch."""
-    if columns["val_acc"] and columns["val_acc"][0] is not None:
-        best = max(range(len(columns["val_acc"])), key=lambda i: (columns["val_acc"][i], -i))
-        trial.set_user_attr("best_epoch", best + 1)
-        trial.set_user_attr("test_at_best", columns["test_acc"][best])
+    val = columns["val_acc_pct"]
+    if val and val[0] is not None:
+        best = max(range(len(val)), key=lambda i: (val[i], -i))
+        write(trial, best_epoch=best + 1, test_at_best_pct=columns["test_acc_pct"][best])
 
 
 def _start_event(trial, summary, measured, epochs, failed) -> dict:
-    return {
-        "type": "trial_start",
-        "trial": trial.number,
-        "summary": summary,
-        "params": measured.params,
-        "flops": measured.flops,
-        "epochs": epochs,
-        "over_budget": [v.reason for v in failed],
-    }
+    return TrialStarted(
+        trial.number, summary, measured.params, measured.flops, epochs, [v.reason for v in failed]
+    ).to_dict()
 
 
 def _emit_end(context: TrialContext, trial, state: str, started: float, value=None) -> None:
-    attrs = trial.user_attrs
-    context.emit(
-        {
-            "type": "trial_end",
-            "trial": trial.number,
-            "state": state,
-            "value": value,
-            "end_kind": attrs.get("end_kind"),
-            "end_reason": attrs.get("end_reason"),
-            "summary": attrs.get("summary"),
-            "params": attrs.get("params"),
-            "flops": attrs.get("flops"),
-            "epochs_run": len(attrs.get("val_acc", [])),
-            "best_val_acc": max(
-                (v for v in attrs.get("val_acc", []) if v is not None), default=None
-            ),
-            "seconds": time.perf_counter() - started,
-        }
+    record = TrialRecord.of(trial)
+    event = TrialEnded(
+        trial=trial.number,
+        state=state,
+        value=value,
+        end_kind=record.end.value,
+        end_reason=record.end_reason,
+        summary=record.summary,
+        params=record.n_params,
+        flops=record.flops_per_image,
+        epochs_run=len(record.val_acc_pct),
+        best_val_acc=record.best_val_acc_pct,
+        seconds=time.perf_counter() - started,
     )
+    context.emit(event.to_dict())

@@ -14,6 +14,8 @@ import optuna
 
 from archs.toy import GRADIENT_NAMES, WEIGHT_NAMES, descend
 from search.engine.objective import TrialContext, end, recorded
+from search.events import TrialEnded, TrialStarted
+from search.store.record import End
 from search.study.definitions import ToyStudy
 
 TOY_PARAMS = 8  # w1..w8, no biases
@@ -27,17 +29,7 @@ def _run(study: ToyStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
     started = time.perf_counter()
     lr = trial.suggest_categorical("lr", list(study.learning_rates))
     summary = f"toy 2-2-2 lr={lr}"
-    context.emit(
-        {
-            "type": "trial_start",
-            "trial": trial.number,
-            "summary": summary,
-            "params": TOY_PARAMS,
-            "flops": None,
-            "epochs": study.steps,
-            "over_budget": [],
-        }
-    )
+    context.emit(TrialStarted(trial.number, summary, TOY_PARAMS, None, study.steps, []).to_dict())
     rows = descend(lr, study.steps)
     e_total = [row["E_total"] for row in rows]
     for step, value in enumerate(e_total):
@@ -55,21 +47,19 @@ def _run(study: ToyStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
         "device": "cpu, pure Python",  # archs.toy.descend is plain float arithmetic
     }.items():
         trial.set_user_attr(name, value)
-    end(trial, "complete", "complete")
-    context.emit(
-        {
-            "type": "trial_end",
-            "trial": trial.number,
-            "state": "COMPLETE",
-            "value": e_total[-1],
-            "end_kind": "complete",
-            "end_reason": "complete",
-            "summary": summary,
-            "params": TOY_PARAMS,
-            "flops": None,
-            "epochs_run": study.steps,
-            "best_val_acc": None,
-            "seconds": time.perf_counter() - started,
-        }
+    end(trial, End.COMPLETE, "complete")
+    event = TrialEnded(
+        trial=trial.number,
+        state="COMPLETE",
+        value=e_total[-1],
+        end_kind=End.COMPLETE.value,
+        end_reason="complete",
+        summary=summary,
+        params=TOY_PARAMS,
+        flops=None,
+        epochs_run=study.steps,
+        best_val_acc=None,
+        seconds=time.perf_counter() - started,
     )
+    context.emit(event.to_dict())
     return e_total[-1]

@@ -22,22 +22,23 @@ from search.reports import figures as figures
 from search.reports import format as fmt
 from search.reports.data import finished_runs, listed_trials, seed_warning
 from search.reports.stats import chance_exclusions, paired_deltas, paired_interval, spread, verdict
+from search.store.record import TrialRecord, records
 
 CHANCE_CEILING = 20.0  # % final test accuracy at or below which a run "did not learn" (10 classes)
 
 
 def by_seed(trials: list[FrozenTrial]) -> dict[int, FrozenTrial]:
     """The finished runs of one variant, by training seed."""
-    return {t.user_attrs["seed"]: t for t in finished_runs(trials)}
+    return {TrialRecord.of(t).seed: t for t in finished_runs(trials)}
 
 
 def finals(runs: dict[int, FrozenTrial]) -> dict[int, float]:
-    return {seed: t.user_attrs["test_acc"][-1] for seed, t in runs.items()}
+    return {seed: TrialRecord.of(t).final_test_acc_pct for seed, t in runs.items()}
 
 
 def mean_curve(runs: dict[int, FrozenTrial]) -> dict | None:
     """Per-epoch test accuracy: mean and std over seeds (None without runs)."""
-    curves = [t.user_attrs["test_acc"] for t in runs.values()]
+    curves = [TrialRecord.of(t).test_acc_pct for t in runs.values()]
     if not curves:
         return None
     epochs = min(len(c) for c in curves)
@@ -51,18 +52,18 @@ def mean_curve(runs: dict[int, FrozenTrial]) -> dict | None:
 def variant_row(name: str, trials: list[FrozenTrial], base: dict[int, float]) -> dict:
     runs = by_seed(trials)
     accuracies = finals(runs)
-    measured = next((t.user_attrs for t in trials if "params" in t.user_attrs), {})
-    reasons = sorted({t.user_attrs.get("end_reason") or t.state.name.lower() for t in trials})
+    measured = _measured(trials)
+    reasons = sorted({r.end_reason or r.state.name.lower() for r in records(trials)})
     deltas = paired_deltas(base, accuracies) if name != "base" else {}
     interval = paired_interval(list(deltas.values()))
     values = list(accuracies.values())
     return {
         "variant": name,
         "description": None,  # set by ablation_summary: the change from the base, as stored
-        "summary": measured.get("summary"),
-        "recipe": measured.get("recipe"),
-        "params": measured.get("params"),
-        "flops": measured.get("flops"),
+        "summary": measured and measured.summary,
+        "recipe": measured and measured.recipe,
+        "params": measured and measured.n_params,
+        "flops": measured and measured.flops_per_image,
         "seeds": sorted(accuracies),
         "final_test_acc": [accuracies[s] for s in sorted(accuracies)],
         "spread": dataclasses.asdict(spread(values)) if values else None,
@@ -102,26 +103,27 @@ def ablation_summary(optuna_study: optuna.Study) -> dict:
         "intervals": len(shown),
         "chance_exclusions": {"expected": expected, "at_least_one": at_least_one},
         "seeds": sorted({t.params["seed"] for t in trials if "seed" in t.params}),
-        "training_seeds": sorted({t.user_attrs["seed"] for t in trained}),
+        "training_seeds": sorted({r.seed for r in records(trained)}),
         "unfinished_runs": sum(t.state.name in ("FAIL", "RUNNING") for t in trials),
         "seed_warning": seed_warning(trials),
-        "epochs": sorted({t.user_attrs["recipe"]["epochs"] for t in trained}),
-        "train_images": sorted({t.user_attrs["train_images"] for t in trained}),
+        "epochs": sorted({r.epochs for r in records(trained)}),
+        "train_images": sorted({r.train_images for r in records(trained)}),
     }
 
 
-def _measured(trials: list[FrozenTrial]) -> dict:
-    return next((t.user_attrs for t in trials if "spec" in t.user_attrs), {})
+def _measured(trials: list[FrozenTrial]) -> TrialRecord | None:
+    """The first of a variant's runs that was built and measured (all share spec and counts)."""
+    return next((r for r in records(trials) if r.trained), None)
 
 
-def change_text(base: dict, variant: dict) -> str:
+def change_text(base: TrialRecord | None, variant: TrialRecord | None) -> str:
     """What differs from the base, from the stored spec and recipe: `bn after_relu -> none; lr
     0.1 -> 0.001`. Lists (widths, transitions) are named; the spec column shows them."""
     if not base or not variant:
         return fmt.MISSING
     changes = []
     for part in ("spec", "recipe"):
-        old, new = base.get(part) or {}, variant.get(part) or {}
+        old, new = getattr(base, part) or {}, getattr(variant, part) or {}
         for key in sorted(set(old) | set(new) - {"seed"}):
             if key == "seed" or old.get(key) == new.get(key):
                 continue

@@ -15,6 +15,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from search.reports.leaderboard import best_val_acc
+from search.store.record import End, TrialRecord, records
 from search.study.definitions import CONFIRM_SUFFIX
 
 BASELINE_SUMMARY = "8-16-16|P|T8|16-32|GAP"  # archs.BASELINE.summary, as stored on trials
@@ -47,12 +48,7 @@ CSV_COLUMNS = (
 
 def end_kind(trial: FrozenTrial) -> str:
     """The stored end kind; a trial that stored none (a dead worker's) by its state."""
-    stored = trial.user_attrs.get("end_kind")
-    if stored:
-        return stored
-    return {TrialState.FAIL: "failed", TrialState.RUNNING: "running"}.get(
-        trial.state, trial.state.name.lower()
-    )
+    return TrialRecord.of(trial).end.value
 
 
 def listed_trials(optuna_study: optuna.Study) -> list[FrozenTrial]:
@@ -62,38 +58,38 @@ def listed_trials(optuna_study: optuna.Study) -> list[FrozenTrial]:
 
 def finished_runs(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     """COMPLETE trials with a test curve (repeat and ablation runs that trained to the end)."""
-    return [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get("test_acc")]
+    return [t for t in trials if TrialRecord.of(t).finished]
 
 
 def epochs_run(trial: FrozenTrial) -> int:
-    return len(trial.user_attrs.get("test_acc") or [])
+    return TrialRecord.of(trial).epochs_run
 
 
 def trial_record(trial: FrozenTrial) -> dict:
     """One trial as plain JSON types: what the JSON document and the CSV hold per trial."""
-    attrs = trial.user_attrs
+    record = TrialRecord.of(trial)
     return {
         "number": trial.number,
         "state": trial.state.name,
-        "end_kind": end_kind(trial),
-        "end_reason": attrs.get("end_reason"),
-        "params": attrs.get("params"),
-        "flops": attrs.get("flops"),
-        "summary": attrs.get("summary"),
+        "end_kind": record.end.value,
+        "end_reason": record.end_reason,
+        "params": record.n_params,
+        "flops": record.flops_per_image,
+        "summary": record.summary,
         "value": trial.value if trial.state == TrialState.COMPLETE else None,
-        "best_val_acc": best_val_acc(trial),
-        "test_at_best": attrs.get("test_at_best"),
-        "best_epoch": attrs.get("best_epoch"),
-        "epochs_run": epochs_run(trial),
-        "epochs": (attrs.get("recipe") or {}).get("epochs"),
-        "seed": attrs.get("seed"),
-        "sampled": dict(trial.params),
-        "val_acc": attrs.get("val_acc") or [],
-        "test_acc": attrs.get("test_acc") or [],
-        "spec": attrs.get("spec"),
-        "recipe": attrs.get("recipe"),
-        "device": attrs.get("device"),
-        "retry_of": attrs.get("retry_of"),
+        "best_val_acc": record.best_val_acc_pct,
+        "test_at_best": record.test_at_best_pct,
+        "best_epoch": record.best_epoch,
+        "epochs_run": record.epochs_run,
+        "epochs": record.epochs,
+        "seed": record.seed,
+        "sampled": dict(record.sampled),
+        "val_acc": list(record.val_acc_pct),
+        "test_acc": list(record.test_acc_pct),
+        "spec": record.spec,
+        "recipe": record.recipe,
+        "device": record.device,
+        "retry_of": record.retry_of,
     }
 
 
@@ -107,18 +103,22 @@ def csv_frame(records_by_study: dict[str, list[dict]]) -> pd.DataFrame:
 
 
 def study_kind(optuna_study: optuna.Study) -> str:
-    """search | repeat | ablation | lr-sweep | companion | empty | other, from what is stored."""
+    """search | repeat | ablation | lr-sweep | companion | empty | other: as the runner stored
+    it when it created the study; guessed from the trials only for a study stored by a version
+    that did not store it."""
     if optuna_study.study_name.endswith(CONFIRM_SUFFIX):
         return "companion"
     trials = listed_trials(optuna_study)
     if not trials:
         return "empty"
+    if optuna_study.user_attrs.get("kind"):
+        return optuna_study.user_attrs["kind"]
     if any("variant" in t.params for t in trials):
         return "ablation"
-    with_spec = [t for t in trials if "spec" in t.user_attrs]
+    with_spec = [r for r in records(trials) if r.trained]
     if with_spec:
         seed_only = all(set(t.params) == {"seed"} for t in trials)
-        no_validation = all(not t.user_attrs.get("val_images") for t in with_spec)
+        no_validation = all(not r.val_images for r in with_spec)
         if optuna_study.study_name == "baseline" or (seed_only and no_validation):
             return "repeat"
         return "search"
@@ -141,11 +141,9 @@ def outcome_counts(trials: list[FrozenTrial]) -> dict[str, int]:
 def seed_mismatches(trials: list[FrozenTrial]) -> list[int]:
     """Trials whose recorded training seed differs from their "seed" param (the one asked for)."""
     return [
-        t.number
-        for t in trials
-        if "seed" in t.params
-        and "seed" in t.user_attrs
-        and t.params["seed"] != t.user_attrs["seed"]
+        r.number
+        for r in records(trials)
+        if "seed" in r.sampled and r.seed is not None and r.sampled["seed"] != r.seed
     ]
 
 
@@ -167,13 +165,13 @@ def pruning_savings(trials: list[FrozenTrial]) -> dict:
     Counted over the trials that passed the limits and then ran to the end or were stopped by
     the pruner (end kinds complete and pruner): the trials whose cost the pruner decides.
     """
-    counted = [t for t in trials if end_kind(t) in ("complete", "pruner")]
-    trained = sum(len(t.user_attrs.get("val_acc") or []) for t in counted)
-    unpruned = sum(t.user_attrs["recipe"]["epochs"] for t in counted)
+    counted = [r for r in records(trials) if r.end in (End.COMPLETE, End.PRUNER)]
+    trained = sum(len(r.val_acc_pct) for r in counted)
+    unpruned = sum(r.epochs for r in counted)
     saved = 100 * (unpruned - trained) / unpruned if unpruned else 0.0
     return {
         "trials": len(counted),
-        "pruned_by_pruner": sum(end_kind(t) == "pruner" for t in counted),
+        "pruned_by_pruner": sum(r.end == End.PRUNER for r in counted),
         "epochs_trained": trained,
         "epochs_unpruned": unpruned,
         "saved_percent": saved,
@@ -199,7 +197,7 @@ def accuracy_points(trials: list[FrozenTrial]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "params": t.user_attrs["params"],
+                "params": TrialRecord.of(t).n_params,
                 "best_val_acc": best_val_acc(t),
                 "outcome": END_KINDS.get(end_kind(t), end_kind(t)),
             }
@@ -212,7 +210,7 @@ def accuracy_points(trials: list[FrozenTrial]) -> pd.DataFrame:
 def baseline_trial(trials: list[FrozenTrial]) -> FrozenTrial | None:
     """The first trained trial of the pinned baseline architecture (the warm start)."""
     return next(
-        (t for t in trained(trials) if t.user_attrs.get("summary") == BASELINE_SUMMARY), None
+        (t for t in trained(trials) if TrialRecord.of(t).summary == BASELINE_SUMMARY), None
     )
 
 
@@ -239,7 +237,7 @@ CHOICES: dict[str, Callable[[FrozenTrial], object]] = {
     "dropout": lambda t: t.params.get("dropout"),
     "pool_bn": lambda t: t.params.get("pool_bn"),
     "lr": lambda t: _lr_band(t.params.get("lr")),
-    "epochs": lambda t: (t.user_attrs.get("recipe") or {}).get("epochs"),  # as trained
+    "epochs": lambda t: TrialRecord.of(t).epochs,  # as trained
 }
 
 
@@ -274,7 +272,7 @@ def choice_rows(trials: list[FrozenTrial]) -> list[dict]:
                     "best_val_acc": max(accs),
                     "median_val_acc": statistics.median(accs),
                     "median_params": statistics.median(
-                        t.user_attrs["params"] for t in groups[option]
+                        TrialRecord.of(t).n_params for t in groups[option]
                     ),
                 }
             )

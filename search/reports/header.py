@@ -12,6 +12,7 @@ from collections import Counter
 
 from optuna.trial import FrozenTrial
 
+from search.store.record import records
 from search.store.run_dir import default_storage, reports_dir
 
 PROG = "python -m search.report"  # the command that renders a report
@@ -30,11 +31,7 @@ def command_line(study_name: str, url: str, out: str | None = None) -> str:
 def trial_devices(trials: list[FrozenTrial]) -> str:
     """E.g. "cpu with torch 2.13.0+cpu (7 trials)" or "cpu, pure Python (6 trials)" (the toy);
     "none recorded" when no trial ran."""
-    found = Counter(
-        (t.user_attrs["device"], t.user_attrs.get("torch_version"))
-        for t in trials
-        if "device" in t.user_attrs
-    )
+    found = Counter((r.device, r.torch_version) for r in records(trials) if r.device)
     if not found:
         return "none recorded"
     return "; ".join(

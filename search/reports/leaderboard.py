@@ -11,6 +11,8 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from search.errors import UsageError
+from search.events import Leaderboard
+from search.store.record import End, TrialRecord
 from search.store.storage import open_storage, require_existing, resolve_url, study_names
 
 TOP = 10  # rows shown unless --top says otherwise
@@ -26,15 +28,11 @@ def leaderboard_rows(optuna_study: optuna.Study, top: int = TOP) -> list[dict]:
 
 def leaderboard_event(optuna_study: optuna.Study, top: int = TOP) -> dict:
     """The console event carrying the current leaderboard (the runner emits it per trial end)."""
-    return {
-        "type": "leaderboard",
-        "study": optuna_study.study_name,
-        "rows": leaderboard_rows(optuna_study, top),
-    }
+    return Leaderboard(optuna_study.study_name, leaderboard_rows(optuna_study, top)).to_dict()
 
 
 def best_val_acc(trial: FrozenTrial) -> float | None:
-    return max((v for v in trial.user_attrs.get("val_acc", []) if v is not None), default=None)
+    return TrialRecord.of(trial).best_val_acc_pct
 
 
 def _rank_key(trial: FrozenTrial, minimize: bool) -> tuple[int, float, int]:
@@ -47,54 +45,50 @@ def _rank_key(trial: FrozenTrial, minimize: bool) -> tuple[int, float, int]:
 
 
 def _row(rank: int, trial: FrozenTrial) -> dict:
-    attrs = trial.user_attrs
+    record = TrialRecord.of(trial)
+    toy_steps = trial.user_attrs.get("steps")  # the toy record (search.engine.toy_objective)
     return {
         "rank": rank,
         "trial": trial.number,
-        "summary": attrs.get("summary") or _unbuilt_summary(trial),
-        "recipe": recipe_summary(attrs),
-        "params": attrs.get("params"),
-        "flops": attrs.get("flops"),
-        "best_val_acc": best_val_acc(trial),
-        "test_at_best": attrs.get("test_at_best"),
-        "epochs_run": _epochs_run(attrs),
-        "epochs": (attrs.get("recipe") or {}).get("epochs", attrs.get("steps")),
+        "summary": record.summary or _unbuilt_summary(record),
+        "recipe": recipe_summary(record.recipe),
+        "params": record.n_params,
+        "flops": record.flops_per_image,
+        "best_val_acc": record.best_val_acc_pct,
+        "test_at_best": record.test_at_best_pct,
+        "epochs_run": record.epochs_run or _toy_steps(trial),
+        "epochs": record.epochs if record.recipe else toy_steps,
         "state": trial.state.name,
-        "end_reason": attrs.get("end_reason"),
+        "end_reason": record.end_reason,
         "value": trial.value if trial.state == TrialState.COMPLETE else None,
     }
 
 
-def recipe_summary(attrs: dict) -> str | None:
-    """The stored recipe in one line (search.study.recipe.Recipe.summary); None without one. Fields
+def recipe_summary(stored: dict | None) -> str | None:
+    """A stored recipe in one line (search.study.recipe.Recipe.summary); None without one. Fields
     this version does not know (a trial stored by another version) are left out."""
     import dataclasses
 
     from search.study.recipe import Recipe
 
-    stored = attrs.get("recipe")
     if not stored:
         return None
     known = {field.name for field in dataclasses.fields(Recipe)}
     return Recipe.from_dict({k: v for k, v in stored.items() if k in known}).summary
 
 
-def _epochs_run(attrs: dict) -> int:
-    """Epochs trained (per-epoch lists); for the toy study, gradient steps taken."""
-    for name in ("val_acc", "test_acc"):
-        if isinstance(attrs.get(name), list) and attrs[name]:
-            return len(attrs[name])
-    if isinstance(attrs.get("e_total"), list) and attrs["e_total"]:
-        return len(attrs["e_total"]) - 1  # e_total[0] is before the first step
-    return 0
+def _toy_steps(trial: FrozenTrial) -> int:
+    """For the toy study, gradient steps taken (e_total[0] is before the first step)."""
+    e_total = trial.user_attrs.get("e_total")
+    return len(e_total) - 1 if isinstance(e_total, list) and e_total else 0
 
 
-def _unbuilt_summary(trial: FrozenTrial) -> str | None:
+def _unbuilt_summary(record: TrialRecord) -> str | None:
     """A trial with no spec summary: a proposal rejected as invalid says so in a word (its
     reason is the end column); a toy trial shows its few sampled parameters."""
-    if trial.user_attrs.get("end_kind") == "invalid":
+    if record.end == End.INVALID:
         return "(invalid proposal)"
-    return _params_summary(trial.params)
+    return _params_summary(record.sampled)
 
 
 def _params_summary(params: dict) -> str | None:

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import optuna
 
-from search.reports import format as fmt
 from search.errors import UsageError
-from search.reports.leaderboard import leaderboard_rows
-from search.store.provenance import STUDY_ID_KEY
+from search.reports import format as fmt
 from search.reports.ablation import ablation_summary, render_ablation
 from search.reports.data import csv_frame, listed_trials, study_kind, trial_record
 from search.reports.header import header, utc_date
+from search.reports.leaderboard import leaderboard_rows
 from search.reports.repeat import baseline_summary, render_baseline
 from search.reports.search import leaderboard_frame, render_search, search_summary
 from search.reports.toy import render_lr_sweep
+from search.store.provenance import STUDY_ID_KEY
 from search.store.storage import JOURNAL_PREFIX, open_storage, resolve_url, study_names
 from search.study.definitions import CONFIRM_SUFFIX
 

@@ -17,18 +17,19 @@ from optuna.trial import FrozenTrial
 from archs import BASELINE
 from search.reports import figures as figures
 from search.reports import format as fmt
-from search.study.claim import TARGET_ACC
-from search.study.recipe import REFERENCE_RECIPE
 from search.reports.data import finished_runs, listed_trials, seed_warning
 from search.reports.stats import spread
-from studies.baseline import REFERENCE_CURVE
+from search.store.record import TrialRecord, records
+from search.study.claim import TARGET_ACC
+from search.study.recipe import REFERENCE_CURVE, REFERENCE_RECIPE
 
 
 def seed_row(trial: FrozenTrial) -> dict:
-    curve = trial.user_attrs["test_acc"]
+    record = TrialRecord.of(trial)
+    curve = list(record.test_acc_pct)
     best = max(range(len(curve)), key=lambda i: (curve[i], -i))  # first epoch on ties
     return {
-        "seed": trial.user_attrs["seed"],
+        "seed": record.seed,
         "trial": trial.number,
         "test_acc": curve,
         "best_epoch": best + 1,
@@ -50,14 +51,14 @@ def baseline_summary(optuna_study: optuna.Study) -> dict:
             {
                 "trial": t.number,
                 "state": t.state.name,
-                "end_reason": t.user_attrs.get("end_reason"),
+                "end_reason": TrialRecord.of(t).end_reason,
             }
             for t in trials
             if t.number not in finished
         ],
         "seed_warning": seed_warning(trials),
         "reference_curve": list(REFERENCE_CURVE) if is_reference(trials) else None,
-        "net": next((t.user_attrs["summary"] for t in trials if "summary" in t.user_attrs), None),
+        "net": next((r.summary for r in records(trials) if r.summary), None),
     }
 
 
@@ -70,11 +71,11 @@ def is_reference(trials: list[FrozenTrial]) -> bool:
 
     reference = without_seed_and_epochs(REFERENCE_RECIPE.to_dict())
 
-    def same(trial: FrozenTrial) -> bool:
-        recipe = without_seed_and_epochs(trial.user_attrs.get("recipe") or {})
-        return trial.user_attrs.get("spec") == BASELINE.to_dict() and recipe == reference
+    def same(record: TrialRecord) -> bool:
+        recipe = without_seed_and_epochs(record.recipe or {})
+        return record.spec == BASELINE.to_dict() and recipe == reference
 
-    stored = [t for t in trials if "spec" in t.user_attrs]
+    stored = [r for r in records(trials) if r.trained]
     return bool(stored) and all(same(t) for t in stored)
 
 

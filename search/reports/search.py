@@ -16,13 +16,9 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from search.engine.data import TRAIN_COUNT
 from search.reports import figures as figures
 from search.reports import format as fmt
-from search.reports.stats import mean_interval
-from search.runner.confirm import confirmation_summaries
-from search.study.claim import TARGET_ACC, claim
-from search.engine.data import TRAIN_COUNT
-from search.reports.leaderboard import best_val_acc, leaderboard_rows
 from search.reports.data import (
     END_KINDS,
     accuracy_points,
@@ -34,6 +30,11 @@ from search.reports.data import (
     pruning_savings,
     seed_warning,
 )
+from search.reports.leaderboard import best_val_acc, leaderboard_rows
+from search.reports.stats import mean_interval
+from search.reports.confirmations import confirmation_summaries
+from search.store.record import TrialRecord
+from search.study.claim import TARGET_ACC, claim
 from search.study.definitions import CnnStudy
 
 TOP = 15  # leaderboard rows
@@ -236,7 +237,7 @@ def plot_all(optuna_study: optuna.Study, out_dir: Path) -> list[Path]:
     name = optuna_study.study_name
     points = accuracy_points(trials)
     base = baseline_trial(trials)
-    base_point = None if base is None else (base.user_attrs["params"], best_val_acc(base))
+    base_point = None if base is None else (TrialRecord.of(base).n_params, best_val_acc(base))
     front = pareto_front(list(zip(points["params"], points["best_val_acc"], strict=True)))
     counts = {END_KINDS.get(k, k): v for k, v in outcome_counts(trials).items()}
     return [
@@ -270,24 +271,16 @@ def top_curves(optuna_study: optuna.Study, base) -> dict[str, list[float]]:
     for row in rows[:CURVES_TOP]:
         label = f"#{row['rank']} trial {row['trial']}"
         label += " (baseline)" if row["trial"] == base_number else ""
-        curves[label] = by_number[row["trial"]].user_attrs["val_acc"]
+        curves[label] = list(TrialRecord.of(by_number[row["trial"]]).val_acc_pct)
     if base is not None and not any(label.endswith("(baseline)") for label in curves):
-        curves[f"trial {base.number} (baseline)"] = base.user_attrs["val_acc"]
+        curves[f"trial {base.number} (baseline)"] = list(TrialRecord.of(base).val_acc_pct)
     return curves
 
 
-def score_text(study_name: str) -> str:
-    """What the value (score) is, from the study's definition when it is registered."""
-    from studies import STUDIES
-
-    study = STUDIES.get(study_name)
-    if isinstance(study, CnnStudy) and study.params_target is not None:
-        return (
-            "The score ranks trials: best validation accuracy minus"
-            f" {study.params_penalty:g} points per 1,000 parameters over"
-            f" {study.params_target:,} (see studies/{study_name}.py)."
-        )
-    return "The value (score) is the study's objective at the best validation epoch."
+def score_text(optuna_study: optuna.Study) -> str:
+    """What the value (score) is: stored on the study by the runner that created it."""
+    stored = optuna_study.user_attrs.get("score")
+    return stored or "The value (score) is the study's objective at the best validation epoch."
 
 
 def render_search(
@@ -300,7 +293,7 @@ def render_search(
     sections = [
         header.rstrip(),
         "Selection uses validation accuracy only; test accuracy is shown, never used to choose."
-        f" {score_text(name)}\n\n"
+        f" {score_text(optuna_study)}\n\n"
         + fmt.figure("accuracy_vs_params.png", "best validation accuracy vs parameters"),
         f"## Leaderboard (top {TOP})\n\n" + fmt.table(leaderboard_frame(summary["leaderboard"])),
         confirmation_section(summary["confirmation"], name, companion),

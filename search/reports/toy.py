@@ -17,8 +17,8 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from archs.toy import COLUMNS, GradientFunction, Weights, descend, gradients, sheet_gradients
-from search.reports import toy_text as text
 from search.errors import UsageError
+from search.reports import toy_text as text
 from search.reports.toy_text import markdown_table
 
 TABLE_STEPS = (0, 1, 10, 50, 100)  # the steps the E_total table shows

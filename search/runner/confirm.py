@@ -10,7 +10,6 @@ epoch. Export: a trial's spec JSON, weights, and a standalone module file that n
 from __future__ import annotations
 
 import json
-import statistics
 
 import optuna
 import torch
@@ -21,12 +20,13 @@ from search.engine import data as mnist
 from search.engine.objective import save_weights
 from search.engine.train import resolve_device, seeded_build, train
 from search.errors import UsageError
-from search.reports.leaderboard import recipe_summary
+from search.events import Log
+from search.reports.confirmations import confirmation_summaries, format_summary
 from search.runner.session import open_study, run_study, validate_options
 from search.runner.trials import queued_params, trial_by_number
 from search.store.provenance import study_uuid
+from search.store.record import TrialRecord
 from search.store.storage import open_storage, require_existing, resolve_url
-from search.study.claim import TARGET_ACC, claim
 from search.study.definitions import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 from search.study.recipe import Recipe
 
@@ -52,8 +52,8 @@ def top_trials(optuna_study: optuna.Study, k: int) -> list[optuna.trial.FrozenTr
     reverse = optuna_study.direction == optuna.study.StudyDirection.MAXIMIZE
     chosen, seen = [], set()
     for trial in sorted(complete, key=lambda t: (t.value, -t.number), reverse=reverse):
-        recipe = {**trial.user_attrs["recipe"], "seed": None}
-        key = json.dumps([trial.user_attrs["spec"], recipe], sort_keys=True)
+        record = TrialRecord.of(trial)
+        key = json.dumps([record.spec, {**record.recipe, "seed": None}], sort_keys=True)
         if key not in seen:
             seen.add(key)
             chosen.append(trial)
@@ -64,12 +64,7 @@ def top_trials(optuna_study: optuna.Study, k: int) -> list[optuna.trial.FrozenTr
 
 def confirm_study(study: CnnStudy, sources: list[optuna.trial.FrozenTrial], seeds) -> CnnStudy:
     """The companion study: one trial per (source trial, seed), trained on all 60,000 images."""
-    proposals = {
-        t.number: Proposal(
-            ArchSpec.from_dict(t.user_attrs["spec"]), Recipe.from_dict(t.user_attrs["recipe"])
-        )
-        for t in sources
-    }
+    proposals = {t.number: Proposal(*stored_proposal(t)) for t in sources}
 
     def sample(trial: optuna.trial.BaseTrial) -> Proposal:
         source = trial.suggest_int("source_trial", 0, 10**9)
@@ -135,67 +130,18 @@ def confirm(study, options: RunOptions, k: int, emit=lambda event: None) -> list
     run_study(companion, options, emit)
     summaries = confirmation_summaries(load_existing(companion.name, options))
     for row in summaries:
-        emit({"type": "log", "message": format_summary(row)})
+        emit(Log(format_summary(row)).to_dict())
     return summaries
 
 
-def confirmation_summaries(companion: optuna.Study) -> list[dict]:
-    """Per source trial: final test accuracy mean, std, min over seeds; epochs >= 99.40%."""
-    by_source: dict[int, list[optuna.trial.FrozenTrial]] = {}
-    for trial in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        by_source.setdefault(trial.params["source_trial"], []).append(trial)
-    rows = []
-    for source, trials in sorted(by_source.items()):
-        trials.sort(key=lambda t: t.params["seed"])
-        finals = [t.user_attrs["test_acc"][-1] for t in trials]
-        rows.append(
-            {
-                "source_trial": source,
-                "summary": trials[0].user_attrs["summary"],
-                "recipe": recipe_summary(trials[0].user_attrs),
-                "params": trials[0].user_attrs["params"],
-                "flops": trials[0].user_attrs["flops"],
-                "epochs": trials[0].user_attrs["recipe"]["epochs"],
-                "train_images": trials[0].user_attrs.get("train_images"),
-                "seeds": [t.params["seed"] for t in trials],
-                "final_test_acc": finals,
-                "mean": statistics.fmean(finals),
-                "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
-                "min": min(finals),
-                "claim": claim(finals),
-                "epochs_at_target": [
-                    sum(a >= TARGET_ACC for a in t.user_attrs["test_acc"]) for t in trials
-                ],
-                "first_epoch_at_target": [
-                    _first_at_target(t.user_attrs["test_acc"]) for t in trials
-                ],
-            }
-        )
-    return rows
-
-
-def _first_at_target(curve: list[float]) -> int | None:
-    return next((epoch for epoch, acc in enumerate(curve, start=1) if acc >= TARGET_ACC), None)
-
-
-def format_summary(row: dict) -> str:
-    return (
-        f"confirmed trial {row['source_trial']} {row['summary']} ({row['params']:,} params):"
-        f" final test {row['mean']:.2f} ± {row['std']:.2f} % (min {row['min']:.2f}, n="
-        f"{len(row['seeds'])}, seeds {row['seeds']}); epochs >= {TARGET_ACC}%:"
-        f" {row['epochs_at_target']} of {row['epochs']}; target {TARGET_ACC:.2f}%: {row['claim']}"
-    )
-
-
 def stored_proposal(trial: optuna.trial.FrozenTrial) -> tuple[ArchSpec, Recipe]:
-    if "spec" not in trial.user_attrs:
+    record = TrialRecord.of(trial)
+    if not record.trained:
         raise UsageError(
             f"trial {trial.number} stored no spec (it ended: "
-            f"{trial.user_attrs.get('end_reason', trial.state.name)})"
+            f"{record.end_reason or trial.state.name})"
         )
-    return ArchSpec.from_dict(trial.user_attrs["spec"]), Recipe.from_dict(
-        trial.user_attrs["recipe"]
-    )
+    return ArchSpec.from_dict(record.spec), Recipe.from_dict(record.recipe)
 
 
 def replay_trial(study, options: RunOptions, number: int, emit=lambda event: None) -> int:
@@ -206,21 +152,22 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
     optuna_study = load_existing(study.name, options)
     trial = trial_by_number(optuna_study, number)
     spec, recipe = stored_proposal(trial)
-    stored = trial.user_attrs.get("test_acc", [])
+    kept = TrialRecord.of(trial)
+    stored = kept.test_acc_pct
     if not stored:
-        raise UsageError(f"trial {number} trained no epoch ({trial.user_attrs.get('end_reason')})")
+        raise UsageError(f"trial {number} trained no epoch ({kept.end_reason})")
     device = resolve_device(options.device)
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
-    val_size = trial.user_attrs.get("val_images", 0)
-    train_limit = trial.user_attrs.get("train_images")
+    val_size = kept.val_images or 0
+    train_limit = kept.train_images
     full = mnist.TRAIN_COUNT - val_size
     data = mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
-    threads = options.threads or trial.user_attrs.get("threads")
+    threads = options.threads or kept.threads
     if threads:  # reduction order, hence the last bits, can depend on the thread count
         torch.set_num_threads(threads)
     model = seeded_build(spec, recipe.seed)
     history = train(model, data, recipe, device, on_epoch=lambda r: r.epoch >= len(stored))
-    stored_val = trial.user_attrs.get("val_acc") or [None] * len(stored)
+    stored_val = kept.val_acc_pct or (None,) * len(stored)
     rows = [len(history.epochs) == len(stored)]
     for record, val, test in zip(history.epochs, stored_val, stored, strict=False):
         replay_val = None if record.val_acc is None else round(record.val_acc, 6)
@@ -230,20 +177,15 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
             f"epoch {record.epoch}: stored val {val} test {test} | replay val {replay_val}"
             f" test {round(record.test_acc, 6)} | {'same' if same else 'DIFFERENT'}"
         )
-        emit({"type": "log", "message": message})
+        emit(Log(message).to_dict())
     verdict = "reproduced exactly" if all(rows) else "NOT reproduced"
-    stored_device = trial.user_attrs.get("device")
-    emit(
-        {
-            "type": "log",
-            "message": f"trial {number}: {verdict} on {device} (stored on {stored_device})",
-        }
-    )
+    stored_device = kept.device
+    emit(Log(f"trial {number}: {verdict} on {device} (stored on {stored_device})").to_dict())
     if all(rows) and trial.state == TrialState.COMPLETE:
         path, digest = save_weights(model, study_uuid(optuna_study), f"{number}.replay")
         saved = dict(optuna_study.user_attrs.get(REPLAYED_KEY, {}))
         saved[str(number)] = {"path": str(path.resolve()), "sha256": digest}
         optuna_study.set_user_attr(REPLAYED_KEY, saved)
         message = f"trial {number}: the replayed weights saved to {path} (export uses them)"
-        emit({"type": "log", "message": message})
+        emit(Log(message).to_dict())
     return 0 if all(rows) else 1

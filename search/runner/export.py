@@ -32,6 +32,7 @@ from search.runner.confirm import REPLAYED_KEY, load_existing, stored_proposal
 from search.runner.export_source import standalone_source
 from search.runner.trials import trial_by_number
 from search.store.provenance import SESSIONS_KEY
+from search.store.record import TrialRecord
 from search.study.definitions import CONFIRM_SUFFIX, RunOptions
 from search.study.recipe import Recipe
 
@@ -156,11 +157,12 @@ def export_folder_ok(target: Path, force: bool = False) -> None:
 def weights_of(trial: optuna.trial.FrozenTrial, replayed: dict) -> tuple[str, str | None]:
     """The weights file and its recorded SHA-256: the trial's own while its file exists, else
     the ones `--replay N` saved for it (`replayed`: the study's record of them)."""
-    own = trial.user_attrs.get("weights_path", "")
+    record = TrialRecord.of(trial)
+    own = record.weights_path or ""
     again = replayed.get(str(trial.number))
     if (not own or not Path(own).is_file()) and again and Path(again["path"]).is_file():
         return again["path"], again["sha256"]
-    return own, trial.user_attrs.get("weights_sha256")
+    return own, record.weights_sha256
 
 
 def checked_model(number: int, path: str, recorded: str | None, spec: ArchSpec) -> nn.Module:
@@ -200,8 +202,9 @@ def export_record(
     """spec.json: what `--base` and `--recipe` read back, and where the weights came from
     (`source`: the trial or its confirmation run; `path`: the file checked, `digest` its hash)."""
     confirmation = source is not trial
+    searched, trained = TrialRecord.of(trial), TrialRecord.of(source)
     origin = "confirmation run" if confirmation else "search trial"
-    if not confirmation and path != trial.user_attrs.get("weights_path"):
+    if not confirmation and path != searched.weights_path:
         origin = "search trial, retrained by --replay"
     return {
         "study": study.name,
@@ -209,15 +212,15 @@ def export_record(
         "spec": spec.to_dict(),
         "summary": spec.summary,
         "recipe": recipe.to_dict(),
-        "params": trial.user_attrs.get("params"),
-        "flops": trial.user_attrs.get("flops"),
-        "val_acc": trial.user_attrs.get("val_acc"),
-        "test_acc": trial.user_attrs.get("test_acc"),
+        "params": searched.n_params,
+        "flops": searched.flops_per_image,
+        "val_acc": list(searched.val_acc_pct),
+        "test_acc": list(searched.test_acc_pct),
         "weights": {
             "from": origin,
             "seed": source.params.get("seed") if confirmation else recipe.seed,
-            "train_images": source.user_attrs.get("train_images"),
-            "test_acc_per_epoch": source.user_attrs.get("test_acc"),
+            "train_images": trained.train_images,
+            "test_acc_per_epoch": list(trained.test_acc_pct),
             "test_acc_at_export": round(accuracy, 2),
             "sha256": digest,
         },

@@ -23,25 +23,22 @@ from search.engine import data as mnist
 from search.engine.objective import TrialContext, cnn_objective
 from search.engine.train import resolve_device
 from search.errors import UsageError
+from search.events import StudyStarted
 from search.reports.leaderboard import leaderboard_event
+from search.runner.progress import counts, end_event, stored_budget
 from search.runner.trials import (
-    ACTIVE,
     BudgetGate,
     claim,
     enqueue_missing,
-    heartbeats,
     recover_dead_trials,
     requeue,
     trial_by_number,
 )
 from search.store.budget import (
-    INTERRUPTED,
-    REJECTED,
-    rejected,
     rejections_exhausted,
-    state_name,
     used,
 )
+from search.store.optuna_private import heartbeats
 from search.store.provenance import record_session, study_uuid
 from search.store.settings import check_settings, trial_settings
 from search.store.storage import open_storage, resolve_url, storage_file
@@ -111,6 +108,9 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
         created.set_user_attr("seed", seed)
         if study.source:
             created.set_user_attr("study_file", study.source)
+    if "kind" not in created.user_attrs:  # also on a study stored by an earlier version
+        created.set_user_attr("kind", study.kind)
+        created.set_user_attr("score", study.score_text)
     study_uuid(created)  # set once, when the study is created
     check_settings(created, trial_settings(study, options, study_seed(study, options)))
     return created
@@ -154,15 +154,6 @@ class RunSummary:
     stopped_by: str = "budget"  # budget | timeout | failures | rejections
 
 
-def counts(optuna_study: optuna.Study) -> dict[str, int]:
-    """Trials per state, and REJECTED: how many of the PRUNED never trained."""
-    found = {state.name: 0 for state in TrialState} | {REJECTED: 0, INTERRUPTED: 0}
-    for trial in optuna_study.get_trials(deepcopy=False):
-        found[state_name(trial.state.name, trial.user_attrs.get("end_kind"))] += 1
-        found[REJECTED] += rejected(trial.state.name, trial.user_attrs.get("end_kind"))
-    return found
-
-
 def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
     """Run or resume `study` until its budget is used (or the timeout passes)."""
     validate_options(study, options)
@@ -174,48 +165,14 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     context = TrialContext(data, device, options, study_seed(study, options), emit)
     objective = make_objective(study, context)
     summary = RunSummary(study.name, url, budget)
-    emit(
-        {
-            "type": "study",
-            "study": study.name,
-            "storage": url,
-            "budget": budget,
-            "rejections_free": study.rejections_free,
-            "counts": counts(optuna_study),
-            "device": str(device),
-        }
-    )
-    gate = BudgetGate(url, study.name)
     free = study.rejections_free
+    emit(StudyStarted(study.name, url, budget, free, counts(optuna_study), str(device)).to_dict())
+    gate = BudgetGate(url, study.name)
     summary.stopped_by = _loop(optuna_study, objective, budget, free, options, gate, emit)
-    summary.counts = counts(optuna_study)
-    emit(
-        {
-            "type": "done",
-            "study": study.name,
-            "counts": summary.counts,
-            "budget": budget,
-            "rejections_free": study.rejections_free,
-            "stopped_by": summary.stopped_by,
-        }
-    )
+    done = end_event(study, options, optuna_study, summary.stopped_by)
+    summary.counts = done["counts"]
+    emit(done)
     return summary
-
-
-def budget_used(study: StudyDef, options: RunOptions) -> bool:
-    """Whether the study in storage has finished its whole trial budget."""
-    optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
-    spent = used(counts(optuna_study), study.rejections_free)
-    return spent >= stored_budget(study, options, optuna_study)
-
-
-def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:
-    """The trial budget. A queue-only study (a confirmation) runs every trial of its queue: the
-    ones this run enqueued and any an earlier run stored or left waiting (another --confirm K,
-    a top K that changed since, an interrupted run), so its budget is all its active trials."""
-    if isinstance(study, CnnStudy) and study.queue_only:
-        return len(optuna_study.get_trials(deepcopy=False, states=ACTIVE))
-    return study.budget(options)
 
 
 def make_objective(study: StudyDef, context: TrialContext):

@@ -1,10 +1,6 @@
 """The trials of a study as the runner handles them: the queue (enqueued parameter sets and
 retries), claims and the recovery of trials whose process died, and the budget lock.
-
-Optuna has no public API for three things done here: a study's storage (`study._storage`), a
-trial's storage id (`trial._trial_id`), and marking another process's RUNNING trial FAIL
-(`storage.set_trial_state_values`); they are used here, and the first two once more in
-search/engine/objective.py (to read the trial as the pruner judged it).
+What Optuna offers no public API for goes through search.store.optuna_private.
 """
 
 from __future__ import annotations
@@ -20,9 +16,10 @@ import optuna
 from optuna.trial import TrialState
 
 from search.errors import UsageError
+from search.store.optuna_private import fail_and_retry, heartbeats, record_heartbeat
+from search.store.record import TrialRecord, stored_key, write
 from search.store.run_dir import locks_dir
 from search.store.storage import heartbeat_settings
-from search.study.pruners import ENQUEUED
 
 ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -41,7 +38,7 @@ def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:
     added = 0
     for params in wanted:
         if params not in have:
-            optuna_study.enqueue_trial(params, user_attrs={ENQUEUED: True})
+            optuna_study.enqueue_trial(params, user_attrs={stored_key("enqueued"): True})
             added += 1
     return added
 
@@ -66,11 +63,6 @@ class BudgetGate:
             self._file = None
 
 
-def heartbeats(optuna_study: optuna.Study) -> bool:
-    storage = optuna_study._storage  # Optuna exposes no public accessor for a study's storage
-    return getattr(storage, "get_heartbeat_interval", lambda: None)() is not None
-
-
 def claim(optuna_study: optuna.Study, trial: optuna.trial.Trial) -> None:
     """Mark a trial as owned by a live process, its first heartbeat written before the mark.
 
@@ -78,10 +70,9 @@ def claim(optuna_study: optuna.Study, trial: optuna.trial.Trial) -> None:
     between taking a trial and its heartbeat thread's first write would leave it RUNNING forever.
     A claimed trial always has a heartbeat; an unclaimed one older than the grace period is dead.
     """
-    storage = optuna_study._storage
     if heartbeats(optuna_study):
-        storage.record_heartbeat(trial._trial_id)
-    trial.set_user_attr("claimed_by", f"{socket.gethostname()}:{os.getpid()}")
+        record_heartbeat(optuna_study, trial)
+    write(trial, claimed_by=f"{socket.gethostname()}:{os.getpid()}")
 
 
 def recover_dead_trials(optuna_study: optuna.Study) -> None:
@@ -89,20 +80,12 @@ def recover_dead_trials(optuna_study: optuna.Study) -> None:
     with warnings.catch_warnings():  # experimental since v2.9
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(optuna_study)
-    storage = optuna_study._storage
     _, grace = heartbeat_settings()
     cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
     for trial in optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if "claimed_by" in trial.user_attrs or trial.datetime_start > cutoff:
+        if TrialRecord.of(trial).claimed_by or trial.datetime_start > cutoff:
             continue
-        try:
-            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-                continue
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another process got there first
-        retry = storage.get_heartbeat_stale_trial_callback()
-        if retry is not None:
-            retry(optuna_study, storage.get_trial(trial._trial_id))
+        fail_and_retry(optuna_study, trial)
 
 
 def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
@@ -115,8 +98,8 @@ def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.Fro
 def requeue(optuna_study: optuna.Study, number: int) -> None:
     """Enqueue an interrupted trial again: same params, same seed, marked as its retry."""
     trial = trial_by_number(optuna_study, number)
-    attrs = {"retry_of": number}
-    for key in ("seed", ENQUEUED):
-        if key in trial.user_attrs:
-            attrs[key] = trial.user_attrs[key]
+    record = TrialRecord.of(trial)
+    attrs = {stored_key("retry_of"): number, stored_key("enqueued"): record.enqueued}
+    if record.seed is not None:
+        attrs[stored_key("seed")] = record.seed
     optuna_study.enqueue_trial(trial.params, user_attrs=attrs)

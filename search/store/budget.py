@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from search.store.record import REJECTED_ENDS, End
+
 REJECTED = "REJECTED"  # pseudo-state in trial counts: PRUNED before training
-REJECTED_KINDS = ("limit", "invalid")  # the end_kind the objective gives those trials
 INTERRUPTED = "INTERRUPTED"  # pseudo-state: FAIL by Ctrl-C or SIGTERM, counted apart from FAIL
 MAX_REJECTIONS_PER_TRIAL = 10
 
 
 def rejected(state: str, end_kind: str | None) -> bool:
     """Pruned before training, from a trial's state name and end_kind (stored, or an event's)."""
-    return state == "PRUNED" and end_kind in REJECTED_KINDS
+    return state == "PRUNED" and end_kind in REJECTED_ENDS
 
 
 def state_name(state: str, end_kind: str | None) -> str:
     """The state a trial is counted under: Optuna's, except FAIL by interruption."""
-    return INTERRUPTED if state == "FAIL" and end_kind == "interrupted" else state
+    return INTERRUPTED if state == "FAIL" and end_kind == End.INTERRUPTED else state
 
 
 def failed_text(counts: Mapping[str, int]) -> str:

@@ -117,6 +117,17 @@ class StudyDef:
         """Whether trials rejected before training stay out of the budget (sampling searches)."""
         return False
 
+    @property
+    def kind(self) -> str:
+        """What the study is, stored on it when created, so a report never guesses: search,
+        repeat, ablation, companion (a confirmation) or lr-sweep."""
+        return "other"
+
+    @property
+    def score_text(self) -> str:
+        """What a trial's value is, in one sentence (stored with the kind, shown by reports)."""
+        return "The value (score) is the study's objective at the best validation epoch."
+
 
 @dataclass(frozen=True)
 class CnnStudy(StudyDef):
@@ -160,6 +171,22 @@ class CnnStudy(StudyDef):
         return super().budget(options)
 
     @property
+    def kind(self) -> str:
+        if self.name.endswith(CONFIRM_SUFFIX):
+            return "companion"
+        return "repeat" if self.repeat_seeds else "search"
+
+    @property
+    def score_text(self) -> str:
+        if self.params_target is None:
+            return super().score_text
+        return (
+            "The score ranks trials: best validation accuracy minus"
+            f" {self.params_penalty:g} points per 1,000 parameters over"
+            f" {self.params_target:,} (see studies/{self.name.split('@')[0]}.py)."
+        )
+
+    @property
     def rejections_free(self) -> bool:
         # A fixed list (seeds, ablation variants, a confirmation) runs each entry once, rejected
         # or not; a search keeps sampling until that many proposals have trained.
@@ -173,3 +200,11 @@ class ToyStudy(StudyDef):
     learning_rates: tuple[float, ...] = ()
     steps: int = 100
     needs_data: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "lr-sweep"
+
+    @property
+    def score_text(self) -> str:
+        return "The value is E_total after the last gradient step (lower is better)."

@@ -16,13 +16,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import asdict
 
 from search.console.choose import make_console
 from search.engine import data as mnist
-from search.errors import StudyFailed, UsageError
+from search.errors import StudyFailed
+from search.events import Log
 from search.runner.session import open_study, validate_options
 from search.store.storage import open_storage
 from search.study.definitions import CnnStudy, RunOptions, StudyDef
@@ -68,12 +68,8 @@ def launch(
 
 
 def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: list) -> int:
-    from search.runner.confirm import (
-        confirmation_summaries,
-        format_summary,
-        load_existing,
-        prepare_confirm,
-    )
+    from search.reports.confirmations import confirmation_summaries, format_summary
+    from search.runner.confirm import load_existing, prepare_confirm
 
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
@@ -99,42 +95,21 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
         companion = prepared[0]
         _report_end(companion, options, companion.name, console.emit)
         for row in confirmation_summaries(load_existing(companion.name, options)):
-            console.emit({"type": "log", "message": format_summary(row)})
+            console.emit(Log(format_summary(row)).to_dict())
         return code
 
 
 def _report_end(study: StudyDef, options: RunOptions, name: str, emit, code: int = 0) -> None:
     import optuna
 
-    from search.runner.session import counts, stored_budget
-    from search.store.budget import rejections_exhausted, used
+    from search.runner.progress import end_event
 
     stored = optuna.load_study(study_name=name, storage=open_storage(options.storage))
-    finished = counts(stored)
-    budget = stored_budget(study, options, stored)
-    free = study.rejections_free
-    if used(finished, free) >= budget:
-        stopped_by = "budget"
-    elif code == 1:
-        stopped_by = "failures"
-    elif rejections_exhausted(finished, budget, free):
-        stopped_by = "rejections"
-    else:
-        stopped_by = "interruption or timeout"
-    emit(
-        {
-            "type": "done",
-            "study": name,
-            "counts": finished,
-            "budget": budget,
-            "rejections_free": free,
-            "stopped_by": stopped_by,
-        }
-    )
+    emit(end_event(study, options, stored, failed=code == 1))
 
 
 def _auto_confirm(study: StudyDef, options: RunOptions) -> bool:
-    from search.runner.session import budget_used
+    from search.runner.progress import budget_used
 
     return isinstance(study, CnnStudy) and study.confirm_top > 0 and budget_used(study, options)
 
@@ -182,7 +157,7 @@ def run_pool(
             raise
         started = f"starting {workers} workers x {threads} torch threads"
         try:
-            emit({"type": "log", "message": started})
+            emit(Log(started).to_dict())
             for index, process in enumerate(processes):
                 _release(process, {**config, "worker": index})
             codes = [process.wait() for process in processes]
@@ -194,7 +169,7 @@ def run_pool(
             reader.join(timeout=5)
     for index, code in enumerate(codes):
         if code not in (0, 2):
-            emit({"type": "log", "message": f"worker {index} ended with status {code}"})
+            emit(Log(f"worker {index} ended with status {code}").to_dict())
     if any(code == 2 for code in codes):
         return 2
     return 0 if all(code == 0 for code in codes) else 1
@@ -244,90 +219,7 @@ def _relay(stream, index: int, emit, lock: threading.Lock, is_json: bool) -> Non
         except json.JSONDecodeError:
             event = None
         if not isinstance(event, dict):
-            event = {"type": "log", "message": f"worker {index}: {line}"}
+            event = Log(f"worker {index}: {line}").to_dict()
         event.setdefault("worker", index)
         with lock:
             emit(event)
-
-
-def _orphan_aware_stop(launcher: int):
-    """SIGINT/SIGTERM handler: interrupt once, then ignore further signals, so a second one
-    cannot break the storage writes that record the interrupted trial (seen when the launcher
-    dies). If the launcher is gone, first point stdout and stderr at /dev/null, so nothing that
-    records the trial dies writing into a closed pipe."""
-
-    def handler(signum, frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if os.getppid() != launcher:
-            _silence_output()
-        raise KeyboardInterrupt
-
-    return handler
-
-
-def _silence_output() -> None:
-    """Point this process's stdout and stderr at /dev/null: the launcher reading them is gone."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(devnull, stream.fileno())
-
-
-class JsonLines:
-    """A worker's events as JSON lines; if the launcher is gone, go quiet instead of failing
-    the trial in the middle of training (the launcher's death signal stops us cleanly)."""
-
-    def __init__(self, stream):
-        self.stream, self.open = stream, True
-
-    def __call__(self, event: dict) -> None:
-        if not self.open:
-            return
-        try:
-            self.stream.write(json.dumps(event, default=str) + "\n")
-            self.stream.flush()
-        except OSError:  # BrokenPipeError included
-            self.open = False
-            _silence_output()
-
-
-def worker_main() -> int:
-    """The body of `python -m search.worker INDEX [LABEL...]`: wait for the launcher's go (the
-    configuration, one JSON line on stdin), then run trials, printing events as JSON lines."""
-    stop_once = _orphan_aware_stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record, stop
-    signal.signal(signal.SIGTERM, stop_once)
-    signal.signal(signal.SIGINT, stop_once)
-    try:
-        import optuna
-        import torch
-
-        from search.console.events import OptunaLogHandler
-        from search.engine.train import warm_up
-        from search.runner.confirm import confirm_worker_study
-        from search.runner.registry import find_study
-        from search.runner.session import run_study
-        from search.study.definitions import configured
-
-        warm_up()  # while the launcher is still checking its input
-        line = sys.stdin.readline()
-        if not line.strip():
-            return 0  # the launcher's checks failed (it says why) or it stopped: no work
-        config = json.loads(line)
-        torch.set_num_threads(config["threads"])
-        stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
-        options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
-        study = configured(find_study(config["study"]), options)
-        if config.get("confirm"):
-            study = confirm_worker_study(study, options, config["confirm"])
-        emit = JsonLines(sys.stdout)
-        optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
-        optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
-        if run_study(study, options, emit).stopped_by == "failures":
-            return 1  # the launcher says so and exits 1, as the in-process path does
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0

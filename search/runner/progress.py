@@ -1,0 +1,75 @@
+"""How far a run is, from the storage: trials per state, the budget, and the run's end.
+
+One rule for both ways a study runs: the in-process loop (search.runner.session) and a pool of
+worker processes (search.workers.pool) count, judge the budget and end a run with these.
+"""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+from search.events import Done
+from search.runner.trials import ACTIVE
+from search.store.budget import (
+    INTERRUPTED,
+    REJECTED,
+    rejected,
+    rejections_exhausted,
+    state_name,
+    used,
+)
+from search.store.record import TrialRecord
+from search.store.storage import open_storage
+from search.study.definitions import CnnStudy, RunOptions, StudyDef
+
+
+def counts(optuna_study: optuna.Study) -> dict[str, int]:
+    """Trials per state, and REJECTED: how many of the PRUNED never trained."""
+    found = {state.name: 0 for state in TrialState} | {REJECTED: 0, INTERRUPTED: 0}
+    for trial in optuna_study.get_trials(deepcopy=False):
+        end = TrialRecord.of(trial).end
+        found[state_name(trial.state.name, end)] += 1
+        found[REJECTED] += rejected(trial.state.name, end)
+    return found
+
+
+def end_event(
+    study: StudyDef,
+    options: RunOptions,
+    optuna_study: optuna.Study,
+    stopped_by: str | None = None,
+    failed: bool = False,
+) -> dict:
+    """How a run ended, as its last event: the one end for the in-process loop (which knows
+    why it stopped) and for a pool of workers (judged from the storage; `failed`: a worker
+    stopped after repeated trial failures)."""
+    found = counts(optuna_study)
+    budget = stored_budget(study, options, optuna_study)
+    free = study.rejections_free
+    if stopped_by is None:
+        if used(found, free) >= budget:
+            stopped_by = "budget"
+        elif failed:
+            stopped_by = "failures"
+        elif rejections_exhausted(found, budget, free):
+            stopped_by = "rejections"
+        else:
+            stopped_by = "interruption or timeout"
+    return Done(optuna_study.study_name, found, budget, free, stopped_by).to_dict()
+
+
+def budget_used(study: StudyDef, options: RunOptions) -> bool:
+    """Whether the study in storage has finished its whole trial budget."""
+    optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
+    spent = used(counts(optuna_study), study.rejections_free)
+    return spent >= stored_budget(study, options, optuna_study)
+
+
+def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:
+    """The trial budget. A queue-only study (a confirmation) runs every trial of its queue: the
+    ones this run enqueued and any an earlier run stored or left waiting (another --confirm K,
+    a top K that changed since, an interrupted run), so its budget is all its active trials."""
+    if isinstance(study, CnnStudy) and study.queue_only:
+        return len(optuna_study.get_trials(deepcopy=False, states=ACTIVE))
+    return study.budget(options)

@@ -1,0 +1,98 @@
+"""Inside a worker process (`python -m search.worker`): wait for the launcher's go, run trials,
+print each event as a JSON line, and stop cleanly on SIGINT or SIGTERM, also when the launcher
+has died (search.workers.pool starts the workers and merges their lines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+
+from search.errors import UsageError
+from search.study.definitions import RunOptions
+
+
+def _orphan_aware_stop(launcher: int):
+    """SIGINT/SIGTERM handler: interrupt once, then ignore further signals, so a second one
+    cannot break the storage writes that record the interrupted trial (seen when the launcher
+    dies). If the launcher is gone, first point stdout and stderr at /dev/null, so nothing that
+    records the trial dies writing into a closed pipe."""
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if os.getppid() != launcher:
+            _silence_output()
+        raise KeyboardInterrupt
+
+    return handler
+
+
+def _silence_output() -> None:
+    """Point this process's stdout and stderr at /dev/null: the launcher reading them is gone."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+
+
+class JsonLines:
+    """A worker's events as JSON lines; if the launcher is gone, go quiet instead of failing
+    the trial in the middle of training (the launcher's death signal stops us cleanly)."""
+
+    def __init__(self, stream):
+        self.stream, self.open = stream, True
+
+    def __call__(self, event: dict) -> None:
+        if not self.open:
+            return
+        try:
+            self.stream.write(json.dumps(event, default=str) + "\n")
+            self.stream.flush()
+        except OSError:  # BrokenPipeError included
+            self.open = False
+            _silence_output()
+
+
+def worker_main() -> int:
+    """The body of `python -m search.worker INDEX [LABEL...]`: wait for the launcher's go (the
+    configuration, one JSON line on stdin), then run trials, printing events as JSON lines."""
+    stop_once = _orphan_aware_stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record, stop
+    signal.signal(signal.SIGTERM, stop_once)
+    signal.signal(signal.SIGINT, stop_once)
+    try:
+        import optuna
+        import torch
+
+        from search.console.events import OptunaLogHandler
+        from search.engine.train import warm_up
+        from search.runner.confirm import confirm_worker_study
+        from search.runner.registry import find_study
+        from search.runner.session import run_study
+        from search.study.definitions import configured
+
+        warm_up()  # while the launcher is still checking its input
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0  # the launcher's checks failed (it says why) or it stopped: no work
+        config = json.loads(line)
+        torch.set_num_threads(config["threads"])
+        stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
+        options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
+        study = configured(find_study(config["study"]), options)
+        if config.get("confirm"):
+            study = confirm_worker_study(study, options, config["confirm"])
+        emit = JsonLines(sys.stdout)
+        optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
+        optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
+        if run_study(study, options, emit).stopped_by == "failures":
+            return 1  # the launcher says so and exits 1, as the in-process path does
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
