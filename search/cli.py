@@ -41,6 +41,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+STORAGE_HELP = (
+    "Optuna storage URL, or journal:PATH (default: $SEARCH_STORAGE, else"
+    " sqlite:///<run dir>/optuna.sqlite3)"
+)
+
+
+def add_storage(parser: argparse.ArgumentParser) -> None:
+    """--storage and --run-dir, alike in every command that reads or writes a study."""
+    from search.store.run_dir import HELP
+
+    parser.add_argument("--storage", help=STORAGE_HELP)
+    parser.add_argument("--run-dir", help=HELP)
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from search.cli import Parser, main_guard, positive_int
+from search.cli import Parser, add_storage, main_guard, positive_int
 from search.store import run_dir
 
 PROG = "python -m search.leaderboard"
@@ -30,12 +30,7 @@ def build_parser(prog: str = PROG) -> Parser:
     parser.add_argument(
         "--top", type=positive_int, default=TOP, help="rows (default: %(default)s)"
     )
-    parser.add_argument(
-        "--storage",
-        help="Optuna storage URL, or journal:PATH (default: "
-        "$SEARCH_STORAGE, else sqlite:///<run dir>/optuna.sqlite3)",
-    )
-    parser.add_argument("--run-dir", help=run_dir.HELP)
+    add_storage(parser)
     parser.add_argument(
         "--format",
         choices=FORMATS,

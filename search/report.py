@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from search.cli import Parser, main_guard
+from search.cli import Parser, add_storage, main_guard
 from search.store import run_dir
 
 PROG = "python -m search.report"
@@ -32,17 +32,12 @@ def build_parser(prog: str = PROG) -> Parser:
     parser.add_argument(
         "--study", action="extend", nargs="+", metavar="NAME", help="studies (default: all)"
     )
-    parser.add_argument(
-        "--storage",
-        help="Optuna storage URL, or journal:PATH (default: "
-        "$SEARCH_STORAGE, else sqlite:///<run dir>/optuna.sqlite3)",
-    )
+    add_storage(parser)
     parser.add_argument(
         "--out",
         help="md: folder of the study folders (default: <run dir>/reports; the committed"
         " reports/ only when named)",
     )
-    parser.add_argument("--run-dir", help=run_dir.HELP)
     parser.add_argument(
         "--force",
         action="store_true",

@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from search.cli import Parser, positive_int
+from search.cli import Parser, add_storage, positive_int
 from search.errors import UsageError
-from search.store import run_dir
 
 if TYPE_CHECKING:
     from search.study.definitions import RunOptions
@@ -34,12 +33,7 @@ def build_parser(prog: str = PROG) -> Parser:
         " e.g. with other --epochs or --train-limit)",
     )
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
-    parser.add_argument(
-        "--storage",
-        help="Optuna storage URL, or journal:PATH (default: "
-        "$SEARCH_STORAGE, else sqlite:///<run dir>/optuna.sqlite3)",
-    )
-    parser.add_argument("--run-dir", help=run_dir.HELP)
+    add_storage(parser)
     parser.add_argument(
         "--trials",
         type=positive_int,
