@@ -129,12 +129,11 @@ def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
         end(trial, End.LIMIT, reason)
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(reason)
-    return _train_trial(study, context, trial, model, recipe, started)
+    return _train_trial(study, context, trial, model, recipe, measured.params, started)
 
 
-def _train_trial(study, context, trial, model, recipe, started) -> float:
+def _train_trial(study, context, trial, model, recipe, params: int, started) -> float:
     data = context.data
-    params = TrialRecord.of(trial).n_params
     write(trial, train_images=len(data.train), val_images=len(data.val) if data.val else 0)
     columns: dict[str, list] = {  # record field: EpochRecord attribute
         "val_acc_pct": [],

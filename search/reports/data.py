@@ -15,7 +15,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from search.reports.leaderboard import best_val_acc
-from search.store.record import End, TrialRecord, records
+from search.store.record import End, TrialRecord, end_of, records
 from search.study.definitions import CONFIRM_SUFFIX
 
 BASELINE_SUMMARY = "8-16-16|P|T8|16-32|GAP"  # archs.BASELINE.summary, as stored on trials
@@ -48,7 +48,7 @@ CSV_COLUMNS = (
 
 def end_kind(trial: FrozenTrial) -> str:
     """The stored end kind; a trial that stored none (a dead worker's) by its state."""
-    return TrialRecord.of(trial).end.value
+    return end_of(trial).value
 
 
 def listed_trials(optuna_study: optuna.Study) -> list[FrozenTrial]:

@@ -19,7 +19,7 @@ from search.store.budget import (
     state_name,
     used,
 )
-from search.store.record import TrialRecord
+from search.store.record import end_of
 from search.store.storage import open_storage
 from search.study.definitions import CnnStudy, RunOptions, StudyDef
 
@@ -28,7 +28,7 @@ def counts(optuna_study: optuna.Study) -> dict[str, int]:
     """Trials per state, and REJECTED: how many of the PRUNED never trained."""
     found = {state.name: 0 for state in TrialState} | {REJECTED: 0, INTERRUPTED: 0}
     for trial in optuna_study.get_trials(deepcopy=False):
-        end = TrialRecord.of(trial).end
+        end = end_of(trial)
         found[state_name(trial.state.name, end)] += 1
         found[REJECTED] += rejected(trial.state.name, end)
     return found

@@ -94,7 +94,7 @@ class TrialRecord:
             number=trial.number,
             state=getattr(trial, "state", TrialState.RUNNING),
             sampled=dict(trial.params),
-            end=_end(trial),
+            end=end_of(trial),
             **values,
         )
 
@@ -126,7 +126,8 @@ class TrialRecord:
         return self.state == TrialState.COMPLETE and bool(self.test_acc_pct)
 
 
-def _end(trial: FrozenTrial | optuna.trial.Trial) -> End:
+def end_of(trial: FrozenTrial | optuna.trial.Trial) -> End:
+    """How a trial ended, without reading the rest of its record (counted on every poll)."""
     stored = trial.user_attrs.get("end_kind")
     if stored:
         return End(stored)
