@@ -24,6 +24,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from archs.naming import summary_of
+
 BN_POSITIONS = ("after_relu", "before_relu", "none")
 DROPOUT_PLACES = ("every_conv", "block_end", "none")
 HEADS = ("gap_conv", "conv_gap", "conv_reduce")
@@ -209,36 +211,10 @@ class ArchSpec:
 
     @property
     def summary(self) -> str:
-        """One line naming the network, e.g. `8-16-16|P|T8|16-32|GAP` for the baseline.
-
-        Settings equal to the reference's are left out; every other setting is shown, so two
-        different specs never share a summary.
-        """
-        parts = []
-        for index, block in enumerate(self.blocks):
-            same = "s" if self.padding[index] == 1 else ""
-            parts.append("-".join(self._conv_token(index, i) for i in range(len(block))) + same)
-            if index < len(self.transitions):
-                transition = self.transitions[index]
-                letter = "P" if transition.pool == "max" else "S"  # S: strided conv
-                parts.append(letter if transition.pool_bn or self.bn == "none" else f"{letter}n")
-                if transition.width:
-                    linear = ("" if transition.act else "l") + ("" if transition.bn else "nb")
-                    parts.append(f"T{transition.width}{linear}")
-        parts.append({"gap_conv": "GAP", "conv_gap": "C1-GAP", "conv_reduce": "CR"}[self.head])
-        flags = []
-        if self.bn != "after_relu":
-            flags.append({"before_relu": "bn:pre", "none": "bn:none"}[self.bn])
-        if self.dropout_at == "none":
-            flags.append("drop:0")
-        elif self.dropout != 0.1 or self.dropout_at != "every_conv":
-            where = "" if self.dropout_at == "every_conv" else "@end"
-            flags.append(f"drop:{float(self.dropout)!r}{where}")  # repr: exact, so unique
-        if not self.bias:
-            flags.append("nobias")
-        if (self.in_channels, self.input_size, self.classes) != (1, 28, 10):
-            flags.append(f"in:{self.in_channels}x{self.input_size} classes:{self.classes}")
-        return " ".join(["|".join(parts), *flags])
+        """One line naming the network, e.g. `8-16-16|P|T8|16-32|GAP` for the baseline (see
+        archs.naming: settings equal to the reference's are left out, so two different specs
+        never share a summary)."""
+        return summary_of(self)
 
     def conv_at(self, block: int, position: int) -> tuple[int, int, bool]:
         """(kernel, dilation, separable) of conv `position` of block `block` (0-based)."""
@@ -246,14 +222,6 @@ class ArchSpec:
         dilation = self.dilations[block][position] if self.dilations else 1
         separable = self.separable[block][position] if self.separable else False
         return kernel, dilation, separable
-
-    def _conv_token(self, block: int, position: int) -> str:
-        """`16`, or `16k5`, `16d2`, `16dw`, `16k5d2dw`: width, then what is not 3x3 plain."""
-        kernel, dilation, separable = self.conv_at(block, position)
-        token = str(self.blocks[block][position])
-        token += f"k{kernel}" if kernel != 3 else ""
-        token += f"d{dilation}" if dilation != 1 else ""
-        return token + ("dw" if separable else "")
 
 
 def replace_pool_bn(transition: Transition) -> Transition:

@@ -49,20 +49,13 @@ def _with_early_workers(args) -> int:
 
 
 def _main(args, early: EarlyWorkers) -> int:
-    from search.console.choose import make_console
+    """One of the modes: --list, --replay/--export, a search or --confirm on workers, or in
+    this process."""
     from search.runner.registry import find_study
     from search.study.definitions import configured
-    from studies import STUDIES
 
     if args.list:
-        width = max(len(name) for name in STUDIES)
-        for name, study in STUDIES.items():
-            print(f"{name:<{width}}  {study.description}")
-        print(
-            "your own: --study path/to/my_study.py, a file that defines STUDY"
-            " (from search.study import CnnStudy, Proposal, ...; see the README)"
-        )
-        return 0
+        return _list()
     if not args.study:
         raise UsageError("--study NAME is required (see --list for the studies)")
     options = options_from(args)
@@ -73,15 +66,7 @@ def _main(args, early: EarlyWorkers) -> int:
 
         torch.set_num_threads(options.threads)
     if args.replay is not None or args.export is not None:
-        from search.runner.confirm import replay_trial
-        from search.runner.export import export_trial
-
-        if args.export is not None:
-            number, folder = export_trial_number(args.export[0]), args.export[1]
-            seed, force = args.confirmation_seed, args.force
-            return export_trial(study, options, number, folder, seed, force)
-        with make_console(plain=args.plain) as console:
-            return replay_trial(study, options, args.replay, console.emit)
+        return _replay_or_export(args, study, options)
     workers = resolve_workers(args.workers, options)
     if workers > 1 and study.needs_data:
         from search.workers.pool import launch
@@ -97,13 +82,45 @@ def _main(args, early: EarlyWorkers) -> int:
             processes=early.take(workers),
         )
     early.take(0)  # this process runs the study: workers started early are not needed
+    return _in_process(args, study, options)
+
+
+def _list() -> int:
+    from studies import STUDIES
+
+    width = max(len(name) for name in STUDIES)
+    for name, study in STUDIES.items():
+        print(f"{name:<{width}}  {study.description}")
+    print(
+        "your own: --study path/to/my_study.py, a file that defines STUDY"
+        " (from search.study import CnnStudy, Proposal, ...; see the README)"
+    )
+    return 0
+
+
+def _replay_or_export(args, study, options) -> int:
+    from search.console.choose import make_console
+    from search.runner.confirm import replay_trial
+    from search.runner.export import export_trial
+
+    if args.export is not None:
+        number, folder = export_trial_number(args.export[0]), args.export[1]
+        return export_trial(study, options, number, folder, args.confirmation_seed, args.force)
+    with make_console(plain=args.plain) as console:
+        return replay_trial(study, options, args.replay, console.emit)
+
+
+def _in_process(args, study, options) -> int:
+    """The study (or its --confirm) in this process; a search that spends its budget then
+    confirms its winners (search.runner.progress.confirm_after, as a pool of workers does)."""
+    from search.console.choose import make_console
     from search.engine.train import warm_up
     from search.runner.confirm import confirm
+    from search.runner.progress import confirm_after
     from search.runner.session import run_study
 
     if study.needs_data:
         warm_up()  # as a worker does before its first trial, so trial clocks compare
-
     with make_console(plain=args.plain) as console:
         if args.confirm is not None:
             confirm(study, options, args.confirm, console.emit)
@@ -111,8 +128,8 @@ def _main(args, early: EarlyWorkers) -> int:
         summary = run_study(study, options, console.emit)
         if summary.stopped_by == "failures":
             raise StudyFailed(f"{study.name}: stopped after repeated trial failures (see above)")
-        top = 0 if args.no_confirm else getattr(study, "confirm_top", 0)
-        if top and summary.stopped_by == "budget":  # the search is over: confirm its winners
+        top = confirm_after(study, summary.stopped_by, auto=not args.no_confirm)
+        if top:  # the search is over: confirm its winners
             confirm(study, options, top, console.emit)
     return 0
 

@@ -189,8 +189,7 @@ def _base(options: RunOptions, prefix: str) -> tuple[str, ArchSpec, Recipe]:
         raise UsageError(f"--base trial:N needs a trial number, got {base!r}")
     if not options.base_study:
         raise UsageError("--base trial:N needs --from STUDY (the study trial N belongs to)")
-    from search.runner.confirm import load_existing, stored_proposal
-    from search.runner.trials import trial_by_number
+    from search.store.trials import load_existing, stored_proposal, trial_by_number
 
     number = int(base[len("trial:") :])
     trial = trial_by_number(load_existing(options.base_study, options), number)

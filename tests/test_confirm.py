@@ -44,7 +44,7 @@ def two_trials(tmp_path_factory, data_root):
     folder = tmp_path_factory.mktemp("confirm")
     options = two_trial_options(folder, data_root, epochs=2, train_limit=2048)
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         run_study(STUDIES["cnn20k"], options)
         events = []
         summaries = confirm(STUDIES["cnn20k"], options, 2, events.append)
@@ -88,7 +88,7 @@ def test_confirmation_retrains_the_top_trials_on_all_images_once_per_seed(two_tr
 def test_confirmation_resumes_without_running_anything_twice(two_trials):
     folder, options, summaries, _ = two_trials
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         again = confirm(STUDIES["cnn20k"], options, 2)
     assert again == summaries
     # one run per (confirmed trial, seed), none twice: 2 seeds x the 1-2 trials that completed
@@ -102,7 +102,7 @@ def test_preparing_a_confirmation_records_the_command_on_the_companion(two_trial
     folder, options, _, _ = two_trials
     argv = ("--study", "cnn20k", "--confirm", "2", "--workers", "2")
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         prepare_confirm(STUDIES["cnn20k"], dataclasses.replace(options, argv=argv), 2, 2)
     sessions = load(folder, "cnn20k.confirm").user_attrs["sessions"]
     assert sessions[-1]["command"].endswith("--confirm 2 --workers 2")
@@ -115,7 +115,7 @@ def test_replay_reproduces_a_trial_exactly(two_trials):
     folder, options, _, _ = two_trials
     events = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         assert replay_trial(STUDIES["cnn20k"], options, 0, events.append) == 0
     messages = [e["message"] for e in events]
     assert sum(m.endswith("| same") for m in messages) == 2  # two epochs, both identical
@@ -127,7 +127,7 @@ def test_export_writes_a_standalone_module_with_identical_outputs(two_trials, tm
     folder, options, _, _ = two_trials
     out = tmp_path / "exported"
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         assert export_trial(STUDIES["cnn20k"], options, 0, str(out)) == 0
         with pytest.raises(UsageError, match="holds another export; --force replaces it"):
             export_trial(STUDIES["cnn20k"], options, 0, str(out))
@@ -176,7 +176,7 @@ def test_a_changed_top_k_and_a_left_over_run_are_confirmed_too(tmp_path, data_ro
     waiting runs as well."""
     options = two_trial_options(tmp_path, data_root, epochs=1, train_limit=1024)
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(tmp_path)
+        patch.setenv("SEARCH_RUN_DIR", str(tmp_path / "runs"))
         run_study(STUDIES["cnn20k"], options)
         first = confirm(STUDIES["cnn20k"], options, 1)
         parent = load(tmp_path, "cnn20k")
@@ -218,7 +218,7 @@ def test_export_of_a_confirmation_run_checks_its_onnx_on_real_test_images(
     number = run.params["source_trial"]
     out = tmp_path / "confirmed"
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         assert export_trial(STUDIES["cnn20k"], options, number, str(out), 2) == 0
         with pytest.raises(UsageError, match=r"has no such run; its complete confirmation seeds"
                            r" are \[1, 2\]"):  # fmt: skip
@@ -262,7 +262,7 @@ def test_export_without_the_onnx_packages_writes_the_rest_and_force_replaces(
     other.mkdir()
     (other / "notes.txt").write_text("mine")
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
         patch.setattr(export_onnx, "missing_packages", lambda: ["onnxruntime"])
         assert export_trial(STUDIES["cnn20k"], options, first, str(out)) == 0
         earlier = (out / "spec.json").read_text()

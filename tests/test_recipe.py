@@ -11,8 +11,9 @@ from run_args import tiny_options
 
 from archs import BASELINE
 from search.errors import UsageError
-from search.runner.confirm import confirm, stored_proposal
+from search.runner.confirm import confirm
 from search.runner.session import run_study
+from search.store.trials import stored_proposal
 from search.study.definitions import Proposal, RunOptions
 from search.study.recipe import REFERENCE_RECIPE, Recipe
 from studies import STUDIES
@@ -63,7 +64,7 @@ def test_bad_base_options_are_one_line_errors():
 def test_a_stored_trials_net_is_tuned_from_its_own_recipe_and_confirmed(
     tmp_path, data_root, monkeypatch
 ):
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEARCH_RUN_DIR", str(tmp_path / "runs"))
     options = tiny_options(
         tmp_path, data_root, train_limit=512, val_size=256, trials=1, seeds=(1,)
     )

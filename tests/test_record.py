@@ -7,7 +7,7 @@ import pytest
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
-from search.store.record import REJECTED_ENDS, End, TrialRecord, stored_key, write
+from search.store.record import REJECTED_ENDS, End, TrialRecord, enqueued_of, stored_key, write
 
 
 def test_fields_written_on_a_trial_come_back_typed_under_the_stored_keys():
@@ -62,3 +62,13 @@ def test_rejected_ends_and_stored_keys():
     assert set(REJECTED_ENDS) == {End.LIMIT, End.INVALID}
     assert "limit" in REJECTED_ENDS  # an event's plain string compares equal
     assert stored_key("n_params") == "params" and stored_key("seed") == "seed"
+
+
+def test_enqueued_reads_alone_as_the_whole_record_reads_it():
+    # the pruner asks at every step whether a trial was enqueued, without building the record
+    trials = [
+        create_trial(state=TrialState.COMPLETE, value=1.0, user_attrs=attrs)
+        for attrs in ({stored_key("enqueued"): True}, {stored_key("enqueued"): False}, {})
+    ]
+    assert [enqueued_of(t) for t in trials] == [True, False, False]
+    assert [TrialRecord.of(t).enqueued for t in trials] == [True, False, False]

@@ -17,7 +17,6 @@ import os
 import re
 import statistics
 import sys
-from pathlib import Path
 
 import optuna
 import pytest
@@ -55,9 +54,8 @@ def built(tmp_path_factory, data_root) -> dict:
     folder = tmp_path_factory.mktemp("report")
     url = f"sqlite:///{folder / 'r.db'}"
     tiny = dict(storage=url, data_root=str(data_root), device="cpu", train_limit=256)
-    previous = Path.cwd()
-    os.chdir(folder)  # the runner writes runs/locks and runs/weights under the working folder
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))  # locks and weights
         # 2,000 images: enough for the search's 50%-after-2-epochs floor to let trials finish
         search = {**tiny, "train_limit": 2000, "val_size": 200, "epochs": 2}
         run_study(STUDIES["cnn20k"], RunOptions(**search, trials=5))
@@ -72,8 +70,6 @@ def built(tmp_path_factory, data_root) -> dict:
         run_study(tight, ablation)
         run_study(FAULTY, RunOptions(**tiny, val_size=200, epochs=2))
         run_study(STUDIES["lr-sweep"], RunOptions(storage=url))
-    finally:
-        os.chdir(previous)
     out = folder / "out"
     return {"url": url, "out": out, "folder": folder}
 

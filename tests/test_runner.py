@@ -51,7 +51,7 @@ def stored(storage_path: Path, name: str) -> optuna.Study:
 
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # runs/locks and runs/weights land in the test's folder
+    monkeypatch.setenv("SEARCH_RUN_DIR", str(tmp_path / "runs"))  # locks and weights
     return tmp_path
 
 

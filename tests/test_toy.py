@@ -147,7 +147,7 @@ def swept(tmp_path_factory):
     url = "sqlite:///" + str(folder / "s.db")
     events: list[dict] = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)  # the runner's lock files go under ./runs
+        patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))  # the runner's lock files
         summary = run_study(STUDIES["lr-sweep"], RunOptions(storage=url), events.append)
         again = run_study(STUDIES["lr-sweep"], RunOptions(storage=url))  # budget used: no trial
     study = optuna.load_study(study_name="lr-sweep", storage=url)

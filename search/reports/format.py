@@ -1,16 +1,31 @@
 """How report numbers are written in markdown: accuracies, counts, spreads, and safe table cells.
 
-The tables themselves go through search.reports.toy_text.markdown_table; the helpers here turn
-values into the strings that fill them, the same way in every report (the tests parse them back).
+`markdown_table` writes a table; the other helpers here turn values into the strings that fill
+them, the same way in every report (the tests parse them back).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from search.reports.toy_text import markdown_table
-
 MISSING = "-"
+LR_FORMAT = {"lr": ""}  # a learning rate as written in the study: 1.0, not 1
+
+
+def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    """A GitHub markdown table; `formats` maps a column to a format spec (default ".6g")."""
+    formats = {**LR_FORMAT, **(formats or {})}
+    lines = [
+        "| " + " | ".join(str(name) for name in frame.columns) + " |",
+        "|" + "|".join("---:" for _ in frame.columns) + "|",
+    ]
+    for values in frame.itertuples(index=False):
+        cells = [
+            format(value, formats.get(name, ".6g")) if isinstance(value, float) else str(value)
+            for name, value in zip(frame.columns, values, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def pct(value: float | None) -> str:

@@ -8,8 +8,6 @@ holds the confirmation runs, rendered here rather than as a report of its own.
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
 from pathlib import Path
 
 import optuna
@@ -19,6 +17,7 @@ from optuna.trial import TrialState
 from search.engine.data import TRAIN_COUNT
 from search.reports import figures as figures
 from search.reports import format as fmt
+from search.reports.confirmations import confirmation_summaries
 from search.reports.data import (
     END_KINDS,
     accuracy_points,
@@ -30,42 +29,14 @@ from search.reports.data import (
     pruning_savings,
     seed_warning,
 )
+from search.reports.importance import importance, importance_section
 from search.reports.leaderboard import best_val_acc, leaderboard_rows
 from search.reports.stats import mean_interval
-from search.reports.confirmations import confirmation_summaries
 from search.store.record import TrialRecord
 from search.study.claim import TARGET_ACC, claim
-from search.study.definitions import CnnStudy
 
 TOP = 15  # leaderboard rows
 CURVES_TOP = 5  # learning curves drawn besides the baseline's
-FANOVA_SEED = 1  # fANOVA's random forest: a fixed seed gives the same table on every render
-
-
-def importance(optuna_study: optuna.Study) -> dict[str, dict]:
-    """PED-ANOVA and fANOVA (when scikit-learn imports) of the trials' value, or why not."""
-    found = {"ped_anova": _importance(optuna_study, optuna.importance.PedAnovaImportanceEvaluator)}
-    if importlib.util.find_spec("sklearn") is None:
-        found["fanova"] = {"error": "scikit-learn is not installed (pip install '.[importance]')"}
-    else:
-        fanova = optuna.importance.FanovaImportanceEvaluator
-        found["fanova"] = _importance(optuna_study, lambda: fanova(seed=FANOVA_SEED))
-    return found
-
-
-def _importance(optuna_study: optuna.Study, make_evaluator) -> dict:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            values = optuna.importance.get_param_importances(
-                optuna_study, evaluator=make_evaluator()
-            )
-        except Exception as error:  # too few complete trials, a single distinct value, ...
-            return {"error": f"{type(error).__name__}: {error}"}
-    return {
-        "importances": {param: float(value) for param, value in values.items()},
-        "warnings": len(caught),
-    }
 
 
 def search_summary(optuna_study: optuna.Study, companion: optuna.Study | None) -> dict:
@@ -140,37 +111,6 @@ def choices_frame(rows: list[dict]) -> pd.DataFrame:
         }
         for row in rows
     )
-
-
-def importance_section(found: dict[str, dict]) -> str:
-    lines = [
-        "## Parameter importance\n\nHow much of the variation of the trials' value (the score)"
-        " each sampled parameter explains, normalised to sum to 1 per method."
-    ]
-    methods = {"ped_anova": "PED-ANOVA", "fanova": "fANOVA"}
-    usable = {name: result for name, result in found.items() if "importances" in result}
-    for name, result in found.items():
-        if "error" in result:
-            lines.append(f"{methods[name]}: not computed ({fmt.escape(result['error'])}).")
-        elif result["warnings"]:
-            lines.append(
-                f"{methods[name]} warned {result['warnings']} time(s) (few trials per region):"
-                " read its numbers as rough."
-            )
-    if usable:
-        first = next(iter(usable.values()))["importances"]
-        frame = pd.DataFrame(
-            {
-                "parameter": param,
-                **{
-                    methods[name]: f"{result['importances'].get(param, 0.0):.3f}"
-                    for name, result in usable.items()
-                },
-            }
-            for param in sorted(first, key=lambda p: -first[p])
-        )
-        lines.append(fmt.table(frame))
-    return "\n\n".join(lines)
 
 
 def outcomes_section(summary: dict) -> str:

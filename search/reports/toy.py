@@ -18,8 +18,9 @@ from optuna.trial import TrialState
 
 from archs.toy import COLUMNS, GradientFunction, Weights, descend, gradients, sheet_gradients
 from search.errors import UsageError
+from search.reports import toy_sheet as sheet
 from search.reports import toy_text as text
-from search.reports.toy_text import markdown_table
+from search.reports.format import markdown_table
 
 TABLE_STEPS = (0, 1, 10, 50, 100)  # the steps the E_total table shows
 SHOWN_LR = 0.5  # the rate whose first spreadsheet rows the README shows
@@ -241,8 +242,8 @@ def render_lr_sweep(optuna_study: optuna.Study, out_dir: Path, header: str) -> l
         text.e_total_section(markdown_table(e_total_frame(sweep), text.E_TOTAL_FORMATS)),
         text.backprop_section(sweep.rows[shown], shown),
         text.curves_section(sweep.curves),
-        text.spreadsheet_section(shown, steps_frame(sweep, shown).head(SHOWN_ROWS)),
-        text.sheet_section(
+        sheet.spreadsheet_section(shown, steps_frame(sweep, shown).head(SHOWN_ROWS)),
+        sheet.sheet_section(
             sweep.curves, sweep.sheet_curves, sheet_effect_frame(sweep), errors_alone_frame(sweep)
         ),
     ]

@@ -15,7 +15,6 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from archs import ArchSpec
 from search.engine import data as mnist
 from search.engine.objective import save_weights
 from search.engine.train import resolve_device, seeded_build, train
@@ -23,27 +22,14 @@ from search.errors import UsageError
 from search.events import Log
 from search.reports.confirmations import confirmation_summaries, format_summary
 from search.runner.session import open_study, run_study, validate_options
-from search.runner.trials import queued_params, trial_by_number
+from search.runner.trials import queued_params
 from search.store.provenance import study_uuid
 from search.store.record import TrialRecord
-from search.store.storage import open_storage, require_existing, resolve_url
+from search.store.storage import open_storage
+from search.store.trials import load_existing, stored_proposal, trial_by_number
 from search.study.definitions import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
-from search.study.recipe import Recipe
 
 REPLAYED_KEY = "replayed_weights"  # study attr: {trial number: {path, sha256}} saved by --replay
-
-
-def load_existing(name: str, options: RunOptions) -> optuna.Study:
-    url = resolve_url(options.storage)
-    require_existing(url)  # nothing created for a mistyped path
-    storage = open_storage(url)
-    try:
-        return optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        raise UsageError(
-            f"study {name!r} is not in storage {resolve_url(options.storage)}; run"
-            f" `python -m search.run --study {name}` first (or pass its --storage)"
-        ) from None
 
 
 def top_trials(optuna_study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
@@ -132,16 +118,6 @@ def confirm(study, options: RunOptions, k: int, emit=lambda event: None) -> list
     for row in summaries:
         emit(Log(format_summary(row)).to_dict())
     return summaries
-
-
-def stored_proposal(trial: optuna.trial.FrozenTrial) -> tuple[ArchSpec, Recipe]:
-    record = TrialRecord.of(trial)
-    if not record.trained:
-        raise UsageError(
-            f"trial {trial.number} stored no spec (it ended: "
-            f"{record.end_reason or trial.state.name})"
-        )
-    return ArchSpec.from_dict(record.spec), Recipe.from_dict(record.recipe)
 
 
 def replay_trial(study, options: RunOptions, number: int, emit=lambda event: None) -> int:

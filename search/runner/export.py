@@ -28,11 +28,11 @@ from search.engine.objective import file_sha256
 from search.engine.train import evaluate
 from search.errors import StudyFailed, UsageError
 from search.runner import export_onnx
-from search.runner.confirm import REPLAYED_KEY, load_existing, stored_proposal
+from search.runner.confirm import REPLAYED_KEY
 from search.runner.export_source import standalone_source
-from search.runner.trials import trial_by_number
 from search.store.provenance import SESSIONS_KEY
 from search.store.record import TrialRecord
+from search.store.trials import load_existing, stored_proposal, trial_by_number
 from search.study.definitions import CONFIRM_SUFFIX, RunOptions
 from search.study.recipe import Recipe
 

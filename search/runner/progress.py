@@ -20,7 +20,6 @@ from search.store.budget import (
     used,
 )
 from search.store.record import end_of
-from search.store.storage import open_storage
 from search.study.definitions import CnnStudy, RunOptions, StudyDef
 
 
@@ -59,11 +58,14 @@ def end_event(
     return Done(optuna_study.study_name, found, budget, free, stopped_by).to_dict()
 
 
-def budget_used(study: StudyDef, options: RunOptions) -> bool:
-    """Whether the study in storage has finished its whole trial budget."""
-    optuna_study = optuna.load_study(study_name=study.name, storage=open_storage(options.storage))
-    spent = used(counts(optuna_study), study.rejections_free)
-    return spent >= stored_budget(study, options, optuna_study)
+def confirm_after(study: StudyDef, stopped_by: str, auto: bool = True) -> int:
+    """How many of its top trials a run confirms once it has ended: the study's `confirm_top`
+    when auto-confirmation is on and the search spent its whole budget (a run stopped by a
+    timeout, an interruption or failures confirms nothing); the one rule for the in-process
+    loop and a pool of workers."""
+    if not auto or stopped_by != "budget" or not isinstance(study, CnnStudy):
+        return 0
+    return study.confirm_top
 
 
 def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:

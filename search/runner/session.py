@@ -32,7 +32,6 @@ from search.runner.trials import (
     enqueue_missing,
     recover_dead_trials,
     requeue,
-    trial_by_number,
 )
 from search.store.budget import (
     rejections_exhausted,
@@ -42,6 +41,7 @@ from search.store.optuna_private import heartbeats
 from search.store.provenance import record_session, study_uuid
 from search.store.settings import check_settings, trial_settings
 from search.store.storage import open_storage, resolve_url, storage_file
+from search.store.trials import trial_by_number
 from search.study.definitions import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
 
 POLL_SECONDS = 0.5  # waiting for other workers' running trials (a cheap storage query)
@@ -155,7 +155,9 @@ class RunSummary:
 
 
 def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
-    """Run or resume `study` until its budget is used (or the timeout passes)."""
+    """Run or resume `study` until its budget is used (or the timeout passes: counted from this
+    call, so the time to load the data counts too)."""
+    deadline = time.monotonic() + options.timeout if options.timeout else None
     validate_options(study, options)
     device = resolve_device(options.device)
     data = load_data(study, options, device)  # before the storage: bad data writes nothing
@@ -168,7 +170,7 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     free = study.rejections_free
     emit(StudyStarted(study.name, url, budget, free, counts(optuna_study), str(device)).to_dict())
     gate = BudgetGate(url, study.name)
-    summary.stopped_by = _loop(optuna_study, objective, budget, free, options, gate, emit)
+    summary.stopped_by = _loop(optuna_study, objective, budget, free, deadline, gate, emit)
     done = end_event(study, options, optuna_study, summary.stopped_by)
     summary.counts = done["counts"]
     emit(done)
@@ -186,14 +188,13 @@ def make_objective(study: StudyDef, context: TrialContext):
 
 
 def _loop(
-    optuna_study, objective, budget: int, free: bool, options: RunOptions, gate: BudgetGate, emit
+    optuna_study, objective, budget: int, free: bool, deadline, gate: BudgetGate, emit
 ) -> str:
-    """Take trials until the budget is used; `free`: rejected trials do not use it."""
-    deadline = time.monotonic() + options.timeout if options.timeout else None
+    """Take trials until the budget is used; `free`: rejected trials do not use it. No new
+    trial after `deadline` (time.monotonic()); a budget spent by then ends as "budget" (its
+    winners are confirmed), as a pool of workers judges it from the storage."""
     failures_in_a_row = 0
     while True:
-        if deadline is not None and time.monotonic() >= deadline:
-            return "timeout"
         gate.acquire()
         try:
             found = counts(optuna_study)
@@ -212,6 +213,9 @@ def _loop(
         if rejections_exhausted(found, budget, free):  # after the budget, as the workers judge
             gate.release()
             return "rejections"
+        if deadline is not None and time.monotonic() >= deadline:
+            gate.release()
+            return "timeout"
         state = _one_trial(optuna_study, objective, gate)
         emit(leaderboard_event(optuna_study))
         failures_in_a_row = failures_in_a_row + 1 if state == TrialState.FAIL else 0

@@ -15,11 +15,11 @@ import warnings
 import optuna
 from optuna.trial import TrialState
 
-from search.errors import UsageError
 from search.store.optuna_private import fail_and_retry, heartbeats, record_heartbeat
 from search.store.record import TrialRecord, stored_key, write
 from search.store.run_dir import locks_dir
 from search.store.storage import heartbeat_settings
+from search.store.trials import trial_by_number
 
 ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -86,13 +86,6 @@ def recover_dead_trials(optuna_study: optuna.Study) -> None:
         if TrialRecord.of(trial).claimed_by or trial.datetime_start > cutoff:
             continue
         fail_and_retry(optuna_study, trial)
-
-
-def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
-    for trial in optuna_study.get_trials(deepcopy=False):
-        if trial.number == number:
-            return trial
-    raise UsageError(f"study {optuna_study.study_name} has no trial {number}")
 
 
 def requeue(optuna_study: optuna.Study, number: int) -> None:

@@ -126,6 +126,12 @@ class TrialRecord:
         return self.state == TrialState.COMPLETE and bool(self.test_acc_pct)
 
 
+def enqueued_of(trial: FrozenTrial | optuna.trial.Trial) -> bool:
+    """Whether the study enqueued the trial (a warm start, seed or variant; a retry keeps its
+    original's), without reading the rest of its record (asked at every pruning step)."""
+    return bool(trial.user_attrs.get(_STORED.get("enqueued", "enqueued")))
+
+
 def end_of(trial: FrozenTrial | optuna.trial.Trial) -> End:
     """How a trial ended, without reading the rest of its record (counted on every poll)."""
     stored = trial.user_attrs.get("end_kind")

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from torch import nn
 
-from search.engine.profile import Profile
 from search.study.recipe import MAX_EPOCHS
+
+if TYPE_CHECKING:  # the engine measures a model into a Profile; the rules only read it
+    from search.engine.profile import Profile
 
 MAX_PARAMS = 20_000  # parameters must be strictly fewer
 FC_MODULES = (nn.Linear, nn.Bilinear, nn.LazyLinear)

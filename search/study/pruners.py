@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import optuna
 from optuna.trial import FrozenTrial
 
-from search.store.record import TrialRecord
+from search.store.record import enqueued_of
 
 
 class AnyPruner(optuna.pruners.BasePruner):
@@ -35,7 +35,7 @@ class AnyPruner(optuna.pruners.BasePruner):
         step = trial.last_step
         if self.last_step is not None and step is not None and step > self.last_step:
             return False  # too late to save much: let the trial finish
-        enqueued = TrialRecord.of(trial).enqueued  # by the study (a retry keeps its original's)
+        enqueued = enqueued_of(trial)  # by the study (a retry keeps its original's)
         for pruner in self.pruners:
             # An enqueued trial is still shown to every pruner (Hyperband records its value in
             # the rung, where it becomes the bar for the others) but runs to the end.

@@ -23,9 +23,10 @@ from search.console.choose import make_console
 from search.engine import data as mnist
 from search.errors import StudyFailed
 from search.events import Log
+from search.runner.progress import confirm_after
 from search.runner.session import open_study, validate_options
 from search.store.storage import open_storage
-from search.study.definitions import CnnStudy, RunOptions, StudyDef
+from search.study.definitions import RunOptions, StudyDef
 from search.workers.spawn import dismiss, label, reap, start_workers
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
@@ -69,7 +70,8 @@ def launch(
 
 def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: list) -> int:
     from search.reports.confirmations import confirmation_summaries, format_summary
-    from search.runner.confirm import load_existing, prepare_confirm
+    from search.runner.confirm import prepare_confirm
+    from search.store.trials import load_existing
 
     threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
@@ -80,14 +82,14 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
 
         if confirm is None:
             code = pool(lambda: prepare(study, options, workers))
-            _report_end(study, options, study.name, console.emit, code)
+            stopped_by = _report_end(study, options, study.name, console.emit, code)
             if code == 1:
                 raise StudyFailed(
                     f"{study.name}: stopped after repeated trial failures (see above)"
                 )
-            if code != 0 or not auto_confirm or not _auto_confirm(study, options):
+            confirm = confirm_after(study, stopped_by, auto_confirm) if code == 0 else 0
+            if not confirm:
                 return code
-            confirm = study.confirm_top
         prepared = []  # the companion study, defined by its prepare (the top trials as stored)
         code = pool(
             lambda: prepared.append(prepare_confirm(study, options, confirm, workers)), confirm
@@ -99,19 +101,16 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
         return code
 
 
-def _report_end(study: StudyDef, options: RunOptions, name: str, emit, code: int = 0) -> None:
+def _report_end(study: StudyDef, options: RunOptions, name: str, emit, code: int = 0) -> str:
+    """Emit how the run ended, judged from the storage; what stopped it."""
     import optuna
 
     from search.runner.progress import end_event
 
     stored = optuna.load_study(study_name=name, storage=open_storage(options.storage))
-    emit(end_event(study, options, stored, failed=code == 1))
-
-
-def _auto_confirm(study: StudyDef, options: RunOptions) -> bool:
-    from search.runner.progress import budget_used
-
-    return isinstance(study, CnnStudy) and study.confirm_top > 0 and budget_used(study, options)
+    event = end_event(study, options, stored, failed=code == 1)
+    emit(event)
+    return event["stopped_by"]
 
 
 def run_pool(

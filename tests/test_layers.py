@@ -1,0 +1,105 @@
+"""The layers point one way (README, "Architecture"): read from the source's imports, function-
+level imports included, so a shortcut inside a function counts too (imports only for type
+checkers, under `if TYPE_CHECKING:`, do not run and do not count)."""
+
+from __future__ import annotations
+
+import ast
+
+from tests.conftest import REPO_ROOT
+
+
+def module_name(path) -> str:
+    parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_nodes(tree: ast.AST):
+    """Every node of `tree` except those under `if TYPE_CHECKING:`."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *runtime_nodes(child)])
+            continue
+        yield node
+        yield from runtime_nodes(node)
+
+
+def imports() -> dict[str, set[str]]:
+    """Each module of archs, search and studies -> the project modules it imports."""
+    found: dict[str, set[str]] = {}
+    for package in ("archs", "search", "studies"):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            names: set[str] = set()
+            for node in runtime_nodes(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            found[module_name(path)] = {
+                n for n in names if n.split(".")[0] in ("archs", "search", "studies")
+            }
+    return found
+
+
+def offenders(source: str, targets: tuple[str, ...], allow: tuple[str, ...] = ()) -> list[str]:
+    """'module -> import' for every module under `source` importing under one of `targets`."""
+    within = lambda name, roots: any(name == r or name.startswith(r + ".") for r in roots)  # noqa: E731
+    return sorted(
+        f"{module} -> {name}"
+        for module, names in imports().items()
+        if within(module, (source,)) and module not in allow
+        for name in names
+        if within(name, targets)
+    )
+
+
+def test_the_import_reader_sees_real_imports():
+    found = imports()
+    assert "search.store.trials" in found["search.runner.confirm"]
+    assert "search.study" in found["studies.cnn20k"]
+    assert len(found) > 80
+
+
+def test_studies_import_neither_the_runner_nor_the_workers_console_or_reports():
+    assert offenders("studies", ("search.runner", "search.workers", "search.console",
+                                 "search.reports")) == []  # fmt: skip
+
+
+def test_reports_read_the_store_never_the_runner_workers_or_studies():
+    assert offenders("search.reports", ("search.runner", "search.workers", "studies")) == []
+
+
+def test_the_study_api_and_the_store_know_no_runner_workers_console_or_studies():
+    upper = ("search.runner", "search.workers", "search.console", "search.reports", "studies")
+    assert offenders("search.study", (*upper, "search.engine")) == []  # it only reads a Profile
+    assert offenders("search.store", upper) == []
+    assert offenders("search.engine", upper) == []
+
+
+def test_archs_library_modules_import_no_search_only_its_command_does():
+    assert offenders("archs", ("search", "studies"), allow=("archs.__main__",)) == []
+
+
+def test_no_import_cycles_between_modules():
+    found = imports()
+    modules = set(found)
+    graph = {m: {n for n in names if n in modules and n != m} for m, names in found.items()}
+    # a package's __init__ re-exporting its modules is not a cycle of the layers
+    graph = {m: {n for n in ns if not m.startswith(n + ".")} for m, ns in graph.items()}
+    seen: dict[str, int] = {}
+    cycles: list[str] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        seen[module] = 1
+        for target in sorted(graph[module]):
+            if seen.get(target) == 1:
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in seen:
+                visit(target, [*path, target])
+        seen[module] = 2
+
+    for module in sorted(graph):
+        if module not in seen:
+            visit(module, [module])
+    assert cycles == []
