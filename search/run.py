@@ -116,7 +116,7 @@ def _in_process(args, study, options) -> int:
     from search.console.choose import make_console
     from search.engine.train import warm_up
     from search.runner.confirm import confirm
-    from search.runner.progress import confirm_after
+    from search.runner.progress import confirm_after, untimed
     from search.runner.session import run_study
 
     if study.needs_data:
@@ -129,8 +129,8 @@ def _in_process(args, study, options) -> int:
         if summary.stopped_by == "failures":
             raise StudyFailed(f"{study.name}: stopped after repeated trial failures (see above)")
         top = confirm_after(study, summary.stopped_by, auto=not args.no_confirm)
-        if top:  # the search is over: confirm its winners
-            confirm(study, options, top, console.emit)
+        if top:  # the search is over: confirm its winners, whole (past --timeout)
+            confirm(study, untimed(options), top, console.emit)
     return 0
 
 

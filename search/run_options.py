@@ -39,7 +39,12 @@ def build_parser(prog: str = PROG) -> Parser:
         type=positive_int,
         help="trial budget: trials that train (proposals rejected before training are free)",
     )
-    parser.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds from the command's start after which no new trial starts (the trials"
+        " running then finish; the confirmation of a search that spent its budget runs whole)",
+    )
     parser.add_argument(
         "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
     )
@@ -163,12 +168,15 @@ def workers_arg(text: str) -> str | int:
 
 
 def options_from(args) -> RunOptions:
+    import time
+
     from search.study.definitions import RunOptions
 
     return RunOptions(
         storage=args.storage,
         trials=args.trials,
         timeout=args.timeout,
+        deadline=time.time() + args.timeout if args.timeout else None,
         data_root=args.data_root,
         offline=args.offline,
         device=args.device,

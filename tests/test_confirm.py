@@ -120,7 +120,8 @@ def test_replay_reproduces_a_trial_exactly(two_trials):
     messages = [e["message"] for e in events]
     assert sum(m.endswith("| same") for m in messages) == 2  # two epochs, both identical
     assert messages[-2].startswith("trial 0: reproduced exactly on cpu")
-    assert messages[-1].startswith("trial 0: the replayed weights saved to runs/weights/")
+    saved = f"trial 0: the replayed weights saved to {folder / 'runs' / 'weights'}/"
+    assert messages[-1].startswith(saved), messages[-1]
 
 
 def test_export_writes_a_standalone_module_with_identical_outputs(two_trials, tmp_path):

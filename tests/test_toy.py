@@ -149,7 +149,8 @@ def swept(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))  # the runner's lock files
         summary = run_study(STUDIES["lr-sweep"], RunOptions(storage=url), events.append)
-        again = run_study(STUDIES["lr-sweep"], RunOptions(storage=url))  # budget used: no trial
+        # budget used: no trial, and "budget" (its winners confirmed) though the deadline passed
+        again = run_study(STUDIES["lr-sweep"], RunOptions(storage=url, timeout=1e-9))
     study = optuna.load_study(study_name="lr-sweep", storage=url)
     return summary, again, study, events, folder
 

@@ -1,7 +1,7 @@
 """The lr-sweep report's prose and markdown: each section is a function of computed numbers.
 
 Nothing here is typed by hand but the words and the formulas: every value is formatted from the
-stored curves, the archs.toy replay rows, or the replay of the reference sheet's formulas.
+stored curves or the archs.toy replay rows (the spreadsheet sections are in toy_sheet).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ worker processes (search.workers.pool) count, judge the budget and end a run wit
 
 from __future__ import annotations
 
+import dataclasses
+
 import optuna
 from optuna.trial import TrialState
 
@@ -66,6 +68,12 @@ def confirm_after(study: StudyDef, stopped_by: str, auto: bool = True) -> int:
     if not auto or stopped_by != "budget" or not isinstance(study, CnnStudy):
         return 0
     return study.confirm_top
+
+
+def untimed(options: RunOptions) -> RunOptions:
+    """The options of the confirmation that follows a search: --timeout limited the search's
+    new trials; its winners' confirmation runs whole."""
+    return dataclasses.replace(options, timeout=None, deadline=None)
 
 
 def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:

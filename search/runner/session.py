@@ -155,9 +155,9 @@ class RunSummary:
 
 
 def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> RunSummary:
-    """Run or resume `study` until its budget is used (or the timeout passes: counted from this
-    call, so the time to load the data counts too)."""
-    deadline = time.monotonic() + options.timeout if options.timeout else None
+    """Run or resume `study` until its budget is used or its deadline passes (`options.deadline`,
+    set from --timeout when the command started; else `options.timeout` from this call)."""
+    deadline = options.deadline or (time.time() + options.timeout if options.timeout else None)
     validate_options(study, options)
     device = resolve_device(options.device)
     data = load_data(study, options, device)  # before the storage: bad data writes nothing
@@ -191,8 +191,8 @@ def _loop(
     optuna_study, objective, budget: int, free: bool, deadline, gate: BudgetGate, emit
 ) -> str:
     """Take trials until the budget is used; `free`: rejected trials do not use it. No new
-    trial after `deadline` (time.monotonic()); a budget spent by then ends as "budget" (its
-    winners are confirmed), as a pool of workers judges it from the storage."""
+    trial after `deadline` (time.time()); a budget spent by then ends as "budget" (its winners
+    are confirmed), as a pool of workers judges it from the storage."""
     failures_in_a_row = 0
     while True:
         gate.acquire()
@@ -207,13 +207,15 @@ def _loop(
             gate.release()
             if running == 0 or not heartbeats(optuna_study):
                 return "budget"  # without heartbeats, others' RUNNING trials cannot be judged
+            if deadline is not None and time.time() >= deadline:
+                return "timeout"  # others' trials still running: not waited for past it
             recover_dead_trials(optuna_study)  # a dead worker's trial: FAIL, then its retry runs
             time.sleep(POLL_SECONDS)
             continue
         if rejections_exhausted(found, budget, free):  # after the budget, as the workers judge
             gate.release()
             return "rejections"
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and time.time() >= deadline:
             gate.release()
             return "timeout"
         state = _one_trial(optuna_study, objective, gate)

@@ -39,6 +39,8 @@ class RunOptions:
     storage: str | None = None
     trials: int | None = None  # trial budget (see StudyDef.n_trials)
     timeout: float | None = None  # seconds; no new trial starts after it
+    deadline: float | None = None  # time.time() after which no new trial starts: --timeout
+    # counted once from the command's start, the same for every worker it launches
     data_root: str | None = None
     offline: bool = False  # never fetch missing MNIST files (also $MNIST_OFFLINE=1)
     device: str = "auto"

@@ -23,7 +23,7 @@ from search.console.choose import make_console
 from search.engine import data as mnist
 from search.errors import StudyFailed
 from search.events import Log
-from search.runner.progress import confirm_after
+from search.runner.progress import confirm_after, untimed
 from search.runner.session import open_study, validate_options
 from search.store.storage import open_storage
 from search.study.definitions import RunOptions, StudyDef
@@ -90,6 +90,7 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
             confirm = confirm_after(study, stopped_by, auto_confirm) if code == 0 else 0
             if not confirm:
                 return code
+            options = untimed(options)  # the winners' confirmation runs whole
         prepared = []  # the companion study, defined by its prepare (the top trials as stored)
         code = pool(
             lambda: prepared.append(prepare_confirm(study, options, confirm, workers)), confirm
