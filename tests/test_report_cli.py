@@ -17,6 +17,7 @@ import optuna
 import pytest
 
 from search.report import main
+from search.reports.ablation import base_text
 from search.reports.data import pareto_front
 from search.reports.stats import chance_exclusions, paired_deltas, paired_interval, verdict
 
@@ -48,6 +49,25 @@ def test_verdicts_in_words():
     assert verdict([0.16, 0.26, 0.21, 0.18, 0.24]) == "raises accuracy by 0.21 [0.16, 0.26] points"
     assert verdict([0.05]) == "one pair only (delta +0.05): no interval"
     assert verdict([]) == "no pair with the base"
+    # two seeds that both moved by 0.08 (99.40 - 99.48, 99.38 - 99.46: floats a hair apart) give
+    # a zero-width interval, which would read as certainty: no interval is claimed
+    assert verdict([99.40 - 99.48, 99.38 - 99.46]) == (
+        "every seed moved by the same -0.08 (no spread at n = 2, so no interval)"
+    )
+    assert verdict([-0.08, -0.02]).startswith("no detectable effect at n = 2")
+
+
+def test_the_base_is_named_from_the_stored_study_name():
+    pinned = "the pinned baseline (archs.BASELINE) with the reference recipe"
+    assert base_text("ablation") == pinned
+    assert base_text("ablation.cnn20k-trial25") == (
+        "trial 25 of study cnn20k, its stored spec and recipe"
+    )
+    assert base_text("ablation.spec-3ecb") == (
+        "the net from the file `spec` given as --base (spec hash 3ecb), with the recipe the file"
+        " carried"
+    )
+    assert base_text("ablation+recipe-0f0f").endswith("with the recipe given by --recipe")
 
 
 def test_chance_exclusions_of_k_intervals():

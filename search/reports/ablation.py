@@ -69,6 +69,7 @@ def variant_row(name: str, trials: list[FrozenTrial], base: dict[int, float]) ->
         "spread": dataclasses.asdict(spread(values)) if values else None,
         "deltas": {str(seed): delta for seed, delta in deltas.items()},
         "interval": None if interval is None else dataclasses.asdict(interval),
+        "mean_delta": statistics.fmean(deltas.values()) if deltas else None,
         "verdict": None if name == "base" or not values else verdict(list(deltas.values())),
         "curve": mean_curve(runs),
         "not_drawn": _not_drawn(values, reasons),
@@ -135,10 +136,21 @@ def change_text(base: TrialRecord | None, variant: TrialRecord | None) -> str:
 
 
 def base_text(study_name: str) -> str:
-    found = re.fullmatch(r"ablation\.(.+)-trial(\d+)", study_name)
-    if found is None:
-        return "the pinned baseline (archs.BASELINE) with the reference recipe"
-    return f"trial {found.group(2)} of study {found.group(1)}, its stored spec and recipe"
+    """What the base is, from the name the study was stored under (search/studies/ablation.py:
+    `ablation` for the pinned baseline, `ablation.<study>-trial<N>` for a stored trial,
+    `ablation.<file stem>-<spec hash>` for a net from a file; `+recipe-<hash>` when --recipe
+    replaced its recipe)."""
+    name, _, with_recipe = study_name.partition("+recipe-")
+    recipe = "the recipe given by --recipe" if with_recipe else None
+    trial = re.fullmatch(r"ablation\.(.+)-trial(\d+)", name)
+    from_file = re.fullmatch(r"ablation\.(.+)-([0-9a-f]{4})", name)
+    if trial is not None:
+        what = f"trial {trial.group(2)} of study {trial.group(1)}, its stored spec"
+        return f"{what} and {recipe or 'recipe'}"
+    if from_file is not None:
+        what = f"the net from the file `{from_file.group(1)}` given as --base (spec hash"
+        return f"{what} {from_file.group(2)}), with {recipe or 'the recipe the file carried'}"
+    return f"the pinned baseline (archs.BASELINE) with {recipe or 'the reference recipe'}"
 
 
 def _cells(row: dict) -> dict:
@@ -154,7 +166,9 @@ def _cells(row: dict) -> dict:
         if row["spread"] is None
         else fmt.plus_minus(row["spread"]["mean"], row["spread"]["std"]),
         "min %": fmt.MISSING if row["spread"] is None else fmt.pct(row["spread"]["min"]),
-        "paired delta": fmt.MISSING if interval is None else fmt.signed_pct(interval["delta"]),
+        "paired delta": fmt.MISSING
+        if row["mean_delta"] is None
+        else fmt.signed_pct(row["mean_delta"]),
         "95% CI": fmt.MISSING if interval is None else fmt.interval_text(interval),
         "verdict": row["not_drawn"] or row["verdict"] or "(the base)",
     }
@@ -200,6 +214,12 @@ def _unfinished(summary: dict) -> str:
 def not_drawn_text(rows: list[dict]) -> str:
     missing = [f"- {row['variant']}: {fmt.escape(row['not_drawn'])}" for row in rows
                if row["not_drawn"]]  # fmt: skip
+    missing += [
+        f"- {row['variant']} (forest plot only): {fmt.escape(row['verdict'])}"
+        for row in rows
+        if row["variant"] != "base" and not row["not_drawn"] and row["verdict"]
+        and row["interval"] is None
+    ]  # fmt: skip
     if not missing:
         return ""
     return "Left out of the figures, with their reason:\n\n" + "\n".join(missing)

@@ -64,20 +64,35 @@ def paired_deltas(base: dict[int, float], variant: dict[int, float]) -> dict[int
 
 
 def paired_interval(deltas: list[float]) -> Interval | None:
-    """95% t interval of the mean delta; None with fewer than 2 pairs."""
+    """95% t interval of the mean delta; None with fewer than 2 pairs, or when every pair moved
+    by the same delta (a zero-width interval would read as certainty)."""
     bounds = mean_interval(deltas)
-    if bounds is None:
+    if bounds is None or no_spread(deltas):
         return None
     return Interval(statistics.fmean(deltas), *bounds, len(deltas) - 1, len(deltas))
+
+
+# Accuracies on 10,000 test images move in steps of 0.01 points: deltas closer than half a step
+# are the same delta (their float differences are rounding).
+SAME_DELTA = 0.005
+
+
+def no_spread(deltas: list[float]) -> bool:
+    return len(deltas) > 1 and max(deltas) - min(deltas) < SAME_DELTA
 
 
 def verdict(deltas: list[float]) -> str:
     """The paired result in plain words, e.g. 'lowers accuracy by 0.21 [0.09, 0.33] points'."""
     if not deltas:
         return "no pair with the base"
+    if len(deltas) == 1:
+        return f"one pair only (delta {deltas[0]:+.2f}): no interval"
     interval = paired_interval(deltas)
     if interval is None:
-        return f"one pair only (delta {deltas[0]:+.2f}): no interval"
+        return (
+            f"every seed moved by the same {statistics.fmean(deltas):+.2f} (no spread at"
+            f" n = {len(deltas)}, so no interval)"
+        )
     if interval.low > 0:
         return (
             f"raises accuracy by {interval.delta:.2f} [{interval.low:.2f}, {interval.high:.2f}]"
