@@ -18,16 +18,10 @@ begin=$(date +%s)
 out=${OUT:-runs/gpu-ablation}
 mkdir -p "$out" runs
 db=${DB:-runs/ablation-gpu.db}
-if ! python3 -c "import optuna, fvcore, sqlalchemy, pooch" 2>/dev/null && [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export MNIST_ROOT=${MNIST_ROOT:-.mnist} MNIST_OFFLINE=1
 log="$out/log.txt"
+# shellcheck source=scripts/gpu-env.sh
+source "$(dirname "$0")/gpu-env.sh"
 say() { echo "[$(date -u +%FT%TZ) +$(( $(date +%s) - begin ))s] $*" | tee -a "$log"; }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >>"$log" 2>&1
 say "ablation on ${WORKERS:-7} workers, no new run after ${STOP:-380}s: ${ARGS:-}"
 # shellcheck disable=SC2086  # ARGS is a list of options
 timeout -s INT -k 20 $(( ${HARD:-560} - ($(date +%s) - begin) )) \

@@ -19,16 +19,10 @@ begin=$(date +%s)
 out=${OUT:-runs/gpu-evidence}
 mkdir -p "$out"
 budget=${BUDGET:-540} trials=${TRIALS:-40} device=${DEVICE:-cuda} extra=${EXTRA:-}
-if ! python3 -c "import optuna, fvcore, sqlalchemy, pooch" 2>/dev/null && [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export MNIST_ROOT=${MNIST_ROOT:-.mnist} MNIST_OFFLINE=1
 log="$out/log.txt"
+# shellcheck source=scripts/gpu-env.sh
+source "$(dirname "$0")/gpu-env.sh"
 say() { echo "[$(( $(date +%s) - begin ))s] $*" | tee -a "$log"; }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader >>"$log" 2>&1
 if [ "$device" = cuda ] && [ "${BENCH:-1}" = 1 ]; then
   say "bench: images/s and syncs per epoch"
   python3 -m search.bench --device cuda --batches 100 --json "$out/bench_data.json" 2>&1 \

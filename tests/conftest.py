@@ -46,3 +46,11 @@ def data_root() -> Path:
 def mnist_arrays(data_root: Path) -> MnistArrays:
     """The real dataset, read and validated once per session."""
     return load_mnist(data_root)
+
+
+@pytest.fixture
+def storage_url(tmp_path: Path) -> str:
+    """A real SQLite storage with a study in every trial state (tests/console_data.py)."""
+    from tests.console_data import demo_storage
+
+    return demo_storage(tmp_path)

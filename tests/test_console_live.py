@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from search.console.events import (
@@ -21,17 +19,11 @@ from tests.console_data import (
     OVER,
     STUDY,
     cells,
-    demo_storage,
     load,
     progress,
     render,
     trial_start,
 )
-
-
-@pytest.fixture
-def storage_url(tmp_path: Path) -> str:
-    return demo_storage(tmp_path)
 
 
 def test_live_view_shows_study_line_progress_rows_leaderboard_and_recent_lines(storage_url):

@@ -7,10 +7,8 @@ import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import optuna
-import pytest
 from rich.console import Console
 
 from search.console.events import (
@@ -21,14 +19,8 @@ from tests.console_data import (
     DEMO_ROWS,
     ROOT,
     cells,
-    demo_storage,
     load,
 )
-
-
-@pytest.fixture
-def storage_url(tmp_path: Path) -> str:
-    return demo_storage(tmp_path)
 
 
 def leaderboard_cli(*args: str) -> subprocess.CompletedProcess:
