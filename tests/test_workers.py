@@ -21,6 +21,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 from run_args import baseline_args, trained
+from run_args import search_run as run_command
 
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain"]
 FAST_HEARTBEAT = {"SEARCH_HEARTBEAT": "1,3"}  # stale after 3 s instead of 30
@@ -67,17 +68,6 @@ def launch(args: list[str], cwd: Path, env: dict | None = None, **popen) -> subp
         text=True,
         env={**os.environ, **(env or {})},
         **popen,
-    )
-
-
-def run_command(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m search.run ARGS` to its end, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "search.run", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
     )
 
 

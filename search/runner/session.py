@@ -207,7 +207,7 @@ def _loop(
             gate.release()
             if running == 0 or not heartbeats(optuna_study):
                 return "budget"  # without heartbeats, others' RUNNING trials cannot be judged
-            if deadline is not None and time.time() >= deadline:
+            if _past(deadline):
                 return "timeout"  # others' trials still running: not waited for past it
             recover_dead_trials(optuna_study)  # a dead worker's trial: FAIL, then its retry runs
             time.sleep(POLL_SECONDS)
@@ -215,7 +215,7 @@ def _loop(
         if rejections_exhausted(found, budget, free):  # after the budget, as the workers judge
             gate.release()
             return "rejections"
-        if deadline is not None and time.time() >= deadline:
+        if _past(deadline):
             gate.release()
             return "timeout"
         state = _one_trial(optuna_study, objective, gate)
@@ -223,6 +223,10 @@ def _loop(
         failures_in_a_row = failures_in_a_row + 1 if state == TrialState.FAIL else 0
         if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
             return "failures"
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.time() >= deadline
 
 
 def _one_trial(optuna_study, objective, gate: BudgetGate) -> TrialState:

@@ -22,7 +22,7 @@ def load_existing(name: str, options: RunOptions) -> optuna.Study:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         raise UsageError(
-            f"study {name!r} is not in storage {resolve_url(options.storage)}; run"
+            f"study {name!r} is not in storage {url}; run"
             f" `python -m search.run --study {name}` first (or pass its --storage)"
         ) from None
 
