@@ -341,3 +341,13 @@ def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_p
     states_now = [t.state for t in study.trials]
     assert states_now == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
     assert study.trials[2].system_attrs["failed_trial"] == orphan.number
+
+
+def test_more_seeds_later_runs_every_new_seed(in_tmp, data_root):
+    """A repeat study resumed with other seeds runs each of them, not as many as the new list
+    minus the seeds already run (its budget is its queue, as an ablation's is)."""
+    run_study(STUDIES["baseline"], tiny_options(in_tmp, data_root, seeds=(1,)))
+    run_study(STUDIES["baseline"], tiny_options(in_tmp, data_root, seeds=(2, 3)))
+    trials = stored(in_tmp / "runs.db", "baseline").trials
+    assert sorted(t.params["seed"] for t in trials if t.state == TrialState.COMPLETE) == [1, 2, 3]
+    assert not [t for t in trials if t.state == TrialState.WAITING]

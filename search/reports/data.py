@@ -90,6 +90,13 @@ def trial_record(trial: FrozenTrial) -> dict:
         "recipe": record.recipe,
         "device": record.device,
         "retry_of": record.retry_of,
+        "imported_from": record.imported_from,
+        "train_images": record.train_images,
+        "val_images": record.val_images,
+        "distributions": {
+            name: optuna.distributions.distribution_to_json(distribution)
+            for name, distribution in trial.distributions.items()
+        },
     }
 
 

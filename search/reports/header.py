@@ -46,11 +46,22 @@ def run_lines(sessions: list[dict] | None) -> str:
     if not sessions:
         return ""
     lines = [
-        f"  - `{s['command']}` ({s['started']}, {s['host']}: {s['machine']})"
+        f"  - `{s['command']}` ({s['started']}, {s['host']}: {s['machine']}){_restored(s)}"
         for s in sessions[-5:]
     ]
     more = f" (the last 5 of {len(sessions)})" if len(sessions) > 5 else ""
     return f"- run with{more}:\n" + "\n".join(lines) + "\n"
+
+
+def _restored(session: dict) -> str:
+    """What a `python -m search.restore` session wrote back, and from where."""
+    restored = session.get("restored")
+    if not restored:
+        return ""
+    return (
+        f": restored {restored['trials']} finished trials of study {restored.get('uuid')}"
+        f" (first stored in `{restored.get('storage')}`) from {restored['report']}"
+    )
 
 
 def utc_date() -> str:

@@ -20,7 +20,8 @@ from search.reports.leaderboard import leaderboard_rows
 from search.reports.repeat import baseline_summary, render_baseline
 from search.reports.search import leaderboard_frame, render_search, search_summary
 from search.reports.toy import render_lr_sweep
-from search.store.provenance import STUDY_ID_KEY
+from search.store.provenance import SESSIONS_KEY, STUDY_ID_KEY
+from search.store.settings import SETTINGS_KEY
 from search.store.storage import JOURNAL_PREFIX, open_storage, resolve_url, study_names
 from search.study.definitions import CONFIRM_SUFFIX
 
@@ -154,6 +155,9 @@ def study_document(storage, name: str, url: str, summary=None, kind=None) -> dic
         "description": optuna_study.user_attrs.get("description"),
         "direction": optuna_study.direction.name.lower(),
         "study_seed": optuna_study.user_attrs.get("seed"),
+        "score": optuna_study.user_attrs.get("score"),
+        "settings": optuna_study.user_attrs.get(SETTINGS_KEY),
+        "sessions": optuna_study.user_attrs.get(SESSIONS_KEY, []),
         "trials": records[name],
         "summary": summary,
         "companion": None

@@ -22,11 +22,10 @@ from search.errors import UsageError
 from search.events import Log
 from search.reports.confirmations import confirmation_summaries, format_summary
 from search.runner.session import open_study, run_study, validate_options
-from search.runner.trials import queued_params
 from search.store.provenance import study_uuid
 from search.store.record import TrialRecord
 from search.store.storage import open_storage
-from search.store.trials import load_existing, stored_proposal, trial_by_number
+from search.store.trials import load_existing, queued_params, stored_proposal, trial_by_number
 from search.study.definitions import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
 
 REPLAYED_KEY = "replayed_weights"  # study attr: {trial number: {path, sha256}} saved by --replay

@@ -77,9 +77,10 @@ def untimed(options: RunOptions) -> RunOptions:
 
 
 def stored_budget(study: StudyDef, options: RunOptions, optuna_study: optuna.Study) -> int:
-    """The trial budget. A queue-only study (a confirmation) runs every trial of its queue: the
-    ones this run enqueued and any an earlier run stored or left waiting (another --confirm K,
-    a top K that changed since, an interrupted run), so its budget is all its active trials."""
-    if isinstance(study, CnnStudy) and study.queue_only:
+    """The trial budget. A queue-only study (a confirmation, an ablation) or a repeat runs
+    every trial of its queue: the ones this run enqueued and any an earlier run stored or left
+    waiting (another --confirm K or --seeds, a top K that changed since, an interrupted run, a
+    restored report), so its budget is all its active trials."""
+    if isinstance(study, CnnStudy) and (study.queue_only or study.repeat_seeds):
         return len(optuna_study.get_trials(deepcopy=False, states=ACTIVE))
     return study.budget(options)

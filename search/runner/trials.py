@@ -19,15 +19,9 @@ from search.store.optuna_private import fail_and_retry, heartbeats, record_heart
 from search.store.record import TrialRecord, stored_key, write
 from search.store.run_dir import locks_dir
 from search.store.storage import heartbeat_settings
-from search.store.trials import trial_by_number
+from search.store.trials import queued_params, trial_by_number
 
 ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-
-
-def queued_params(trial: optuna.trial.FrozenTrial) -> dict:
-    """The trial's parameters, or, for an enqueued trial that has not drawn them yet (WAITING,
-    or RUNNING just taken from the queue), the parameters it was enqueued with."""
-    return trial.system_attrs.get("fixed_params") or trial.params
 
 
 def enqueue_missing(optuna_study: optuna.Study, wanted: list[dict]) -> int:

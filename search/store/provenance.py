@@ -43,16 +43,24 @@ def command(argv: list[str], prog: str = "python -m search.run") -> str:
     return " ".join([prog, *(shlex.quote(arg) for arg in argv)])
 
 
-def record_session(optuna_study: optuna.Study, argv: list[str], workers: int = 1) -> None:
-    """Append this invocation to the study's sessions (read-modify-write by one process)."""
+def record_session(
+    optuna_study: optuna.Study,
+    argv: list[str],
+    workers: int = 1,
+    prog: str = "python -m search.run",
+    **extra,
+) -> None:
+    """Append this invocation to the study's sessions (read-modify-write by one process);
+    `extra` adds fields (a restore says what it restored)."""
     sessions = list(optuna_study.user_attrs.get(SESSIONS_KEY, []))
     sessions.append(
         {
-            "command": command(argv),
+            "command": command(argv, prog),
             "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "host": socket.gethostname(),
             "machine": machine(),
             "workers": workers,
+            **extra,
         }
     )
     optuna_study.set_user_attr(SESSIONS_KEY, sessions[-MAX_SESSIONS:])

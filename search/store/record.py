@@ -79,6 +79,7 @@ class TrialRecord:
     claimed_by: str | None = None  # host:pid of the worker that took it from the queue
     enqueued: bool = False  # a warm start, seed or variant (not a retry's requeue)
     retry_of: int | None = None
+    imported_from: dict | None = None  # restored from a report: its file, storage, study, trial
 
     @classmethod
     def of(cls, trial: FrozenTrial | optuna.trial.Trial) -> TrialRecord:

@@ -27,6 +27,12 @@ def load_existing(name: str, options: RunOptions) -> optuna.Study:
         ) from None
 
 
+def queued_params(trial: optuna.trial.FrozenTrial) -> dict:
+    """The trial's parameters, or, for an enqueued trial that has not drawn them yet (WAITING,
+    or RUNNING just taken from the queue), the parameters it was enqueued with."""
+    return trial.system_attrs.get("fixed_params") or trial.params
+
+
 def trial_by_number(optuna_study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
     for trial in optuna_study.get_trials(deepcopy=False):
         if trial.number == number:

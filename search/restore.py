@@ -1,0 +1,119 @@
+"""`python -m search.restore`: a committed report's finished runs written back into a storage.
+
+    python -m search.restore reports/NAME/data.json [--study NAME] [--storage URL]
+
+A run storage does not always outlive the session or the machine that ran it; the report's
+data.json does. Restoring its finished trials into a storage lets `python -m search.run` resume
+the study where the report left it (the restored parameter sets are not run again) and lets
+`python -m search.report` render the restored and the new runs as one study. Every restored
+trial says where it came from (`imported_from` in the next report's data.json), and the study
+records the restore among its sessions. See search.store.restore for the checks; bad input is
+one line, exit 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from search.cli import Parser, add_storage, main_guard
+from search.store import run_dir
+
+PROG = "python -m search.restore"
+
+
+def build_parser(prog: str = PROG) -> Parser:
+    parser = Parser(
+        prog=prog,
+        description="Write a report's finished runs back into a storage, so the study resumes"
+        " where the report left it and renders with them.",
+        epilog="Example: python -m search.restore reports/ablation.spec-3ecb/data.json"
+        " --storage sqlite:///runs/ablation.db, then python -m search.run (the same options"
+        " as the report's run) and python -m search.report --study ablation.spec-3ecb",
+    )
+    parser.add_argument(
+        "report", metavar="REPORT", help="a report's data.json, or the report's folder"
+    )
+    parser.add_argument("--study", help="the study to restore into (default: the report's)")
+    add_storage(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
+    run_dir.use(args.run_dir)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return main_guard(prog, lambda: _main(args, argv))
+
+
+def _main(args, argv: list[str]) -> int:
+    import optuna
+
+    from search.store.provenance import record_session, study_uuid
+    from search.store.restore import STUDY_ATTRS, finished, planned, read_report
+    from search.store.settings import SETTINGS_KEY
+    from search.store.storage import open_storage, resolve_url, storage_file, study_names
+
+    path = Path(args.report)
+    path = path / "data.json" if path.is_dir() else path
+    document = read_report(path)
+    name = args.study or document["name"]
+    url = resolve_url(args.storage)
+    file = storage_file(url)
+    if file is not None and not file.exists():
+        _new_study_trials(document, path, name)  # its errors before the file is created
+    storage = open_storage(url, heartbeat=False)
+    if name in study_names(storage):
+        optuna_study = optuna.load_study(study_name=name, storage=storage)
+        trials = planned(optuna_study, document, str(path))
+    else:
+        trials = _new_study_trials(document, path, name)
+        optuna_study = optuna.create_study(
+            storage=storage, study_name=name, direction=document["direction"]
+        )
+        for attr, key in STUDY_ATTRS.items():
+            if document.get(key) is not None:
+                optuna_study.set_user_attr(attr, document[key])
+        optuna_study.set_user_attr(SETTINGS_KEY, document["settings"])
+        study_uuid(optuna_study)
+    for trial in trials:
+        optuna_study.add_trial(trial)
+    record_session(
+        optuna_study,
+        argv,
+        prog=PROG,
+        restored={
+            "report": str(path),
+            "trials": len(trials),
+            "storage": document.get("storage"),
+            "uuid": document.get("uuid"),
+        },
+    )
+    skipped = len(document["trials"]) - len(finished(document))
+    print(
+        f"restored {len(trials)} finished trials of {document['name']} from {path} into study"
+        f" {name!r} in {url}"
+        + (f" ({skipped} unfinished trials of the report not restored)" if skipped else "")
+    )
+    return 0
+
+
+def _new_study_trials(document: dict, path: Path, name: str) -> list:
+    """The trials to restore into a study that is not in the storage yet (checked in memory)."""
+    import optuna
+
+    from search.errors import UsageError
+    from search.store.restore import planned
+
+    if document.get("settings") is None:
+        raise UsageError(
+            f"{path} was written before reports stored a study's settings, so it cannot start"
+            f" study {name!r} in a storage: run the study there first (python -m search.run"
+            " with the same options), then restore"
+        )
+    in_memory = optuna.create_study(direction=document["direction"])
+    return planned(in_memory, document, str(path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Finished runs written back from a committed report into a storage.
+
+A run storage may not outlive the machine or the session that ran it; the report's `data.json`
+is the record that stays. `restore` adds the report's finished (COMPLETE) trials to a study in a
+storage as new trials with the same parameters, value and record, each marked `imported_from`
+(the report file, its storage and study, the trial's number there). Then `python -m search.run`
+resumes the study without running them again (their parameter sets are taken), and the next
+report shows them beside the new runs.
+
+Nothing is written unless every check passes: the study's kind, direction and settings (when
+both sides have them) agree with the report; no trial in the storage already has a restored
+trial's parameters; and a restored run of a net the storage also ran (the same parameters but
+the seed) has the same spec and recipe but the seed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+from optuna.distributions import BaseDistribution, json_to_distribution
+from optuna.trial import FrozenTrial, TrialState
+
+from search.errors import UsageError
+from search.store.record import End, stored_key
+from search.store.settings import SETTINGS_KEY
+from search.store.trials import queued_params
+
+# data.json trial key -> record field (search.reports.data.trial_record writes them)
+_FIELDS = {
+    "end_kind": "end",
+    "end_reason": "end_reason",
+    "params": "n_params",
+    "flops": "flops_per_image",
+    "summary": "summary",
+    "seed": "seed",
+    "spec": "spec",
+    "recipe": "recipe",
+    "device": "device",
+    "val_acc": "val_acc_pct",
+    "test_acc": "test_acc_pct",
+    "best_epoch": "best_epoch",
+    "test_at_best": "test_at_best_pct",
+    "train_images": "train_images",
+    "val_images": "val_images",
+}
+# study attribute -> the report's key: what a restore that creates the study copies
+STUDY_ATTRS = {"description": "description", "kind": "kind", "score": "score", "seed": "study_seed"}
+
+
+def read_report(path: Path) -> dict:
+    """The JSON document of one study's report (`reports/NAME/data.json`)."""
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(f"{path} is not JSON ({error})") from None
+    missing = [k for k in ("name", "kind", "direction", "trials") if k not in document]
+    if not isinstance(document, dict) or missing:
+        raise UsageError(
+            f"{path} is not a study report's data.json (no {', '.join(missing) or 'study'});"
+            " pass reports/NAME/data.json as `python -m search.report` wrote it"
+        )
+    return document
+
+
+def finished(document: dict) -> list[dict]:
+    """The report's trials that restore writes back: COMPLETE, with a value."""
+    return [t for t in document["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
+
+
+def check_study(optuna_study: optuna.Study, document: dict) -> None:
+    """UsageError when the stored study and the report's disagree on what a trial means."""
+    name, attrs = optuna_study.study_name, optuna_study.user_attrs
+    if attrs.get("kind") and attrs["kind"] != document["kind"]:
+        raise UsageError(
+            f"study {name!r} here is a {attrs['kind']} study, the report's a"
+            f" {document['kind']} study; nothing restored"
+        )
+    if optuna_study.direction.name.lower() != document["direction"]:
+        raise UsageError(f"study {name!r} here and the report optimise in other directions")
+    ours, theirs = attrs.get(SETTINGS_KEY), document.get("settings")
+    if ours is not None and theirs is not None and ours != theirs:
+        differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+        raise UsageError(
+            f"study {name!r} here was created with other settings than the report's"
+            f" ({', '.join(differ)}); nothing restored"
+        )
+
+
+def planned(optuna_study: optuna.Study, document: dict, source: str) -> list[FrozenTrial]:
+    """The report's finished trials as trials to add, after every check (nothing written)."""
+    check_study(optuna_study, document)
+    existing = [t for t in optuna_study.get_trials(deepcopy=False) if t.state != TrialState.FAIL]
+    known = _known_distributions(existing)
+    taken = {json.dumps(queued_params(t), sort_keys=True): t.number for t in existing}
+    runs = finished(document)
+    if not runs:
+        raise UsageError(f"{source} holds no finished trial to restore")
+    trials = []
+    for run in runs:
+        key = json.dumps(run["sampled"], sort_keys=True)
+        if key in taken:
+            raise UsageError(
+                f"trial {taken[key]} of study {optuna_study.study_name!r} here already has the"
+                f" parameters of the report's trial {run['number']} ({run['sampled']});"
+                " nothing restored (restored before?)"
+            )
+        taken[key] = run["number"]
+        _check_same_net(run, existing)
+        trials.append(_trial(run, _distributions(run, known, source), document, source))
+    return trials
+
+
+def restore(optuna_study: optuna.Study, document: dict, source: str) -> int:
+    """Add the report's finished trials to the study; returns how many."""
+    trials = planned(optuna_study, document, source)
+    for trial in trials:
+        optuna_study.add_trial(trial)
+    return len(trials)
+
+
+def _trial(run: dict, distributions: dict, document: dict, source: str) -> FrozenTrial:
+    attrs = {
+        stored_key(field): run[key] for key, field in _FIELDS.items() if run.get(key) is not None
+    }
+    attrs[stored_key("end")] = run.get("end_kind") or End.COMPLETE.value
+    if attrs.get(stored_key("train_images")) is None:
+        # a report written before trials carried it: its summary's count, when there is one
+        counts = (document.get("summary") or {}).get("train_images") or []
+        if len(counts) == 1:
+            attrs[stored_key("train_images")] = counts[0]
+    attrs[stored_key("imported_from")] = run.get("imported_from") or {
+        "report": source,
+        "storage": document.get("storage"),
+        "study": document["name"],
+        "uuid": document.get("uuid"),
+        "number": run["number"],
+    }
+    return optuna.trial.create_trial(
+        state=TrialState.COMPLETE,
+        value=run["value"],
+        params=run["sampled"],
+        distributions=distributions,
+        user_attrs=attrs,
+    )
+
+
+def _known_distributions(trials: list[FrozenTrial]) -> dict[str, BaseDistribution]:
+    known: dict[str, BaseDistribution] = {}
+    for trial in trials:
+        for name, distribution in trial.distributions.items():
+            known.setdefault(name, distribution)
+    return known
+
+
+def _distributions(run: dict, known: dict, source: str) -> dict[str, BaseDistribution]:
+    """Each parameter's distribution: the report's (written since 2026-11-28), else the one the
+    study here already uses (the storage refuses a parameter whose distribution changes)."""
+    stored = run.get("distributions") or {}
+    found = {}
+    for name in run["sampled"]:
+        if name in stored:
+            found[name] = json_to_distribution(stored[name])
+        elif name in known:
+            found[name] = known[name]
+        else:
+            raise UsageError(
+                f"{source} does not say how parameter {name!r} was drawn (a report written"
+                " before reports stored it) and no trial here has it: start the study here"
+                " first (python -m search.run with the same options), then restore"
+            )
+    return found
+
+
+def _check_same_net(run: dict, existing: list[FrozenTrial]) -> None:
+    """A run of a net also run here (same parameters but the seed) must have trained the same
+    spec with the same recipe but the seed: else the two are not one study's runs."""
+    unseeded = {k: v for k, v in run["sampled"].items() if k != "seed"}
+    for trial in existing:
+        spec, recipe = trial.user_attrs.get("spec"), trial.user_attrs.get("recipe")
+        if spec is None or {k: v for k, v in trial.params.items() if k != "seed"} != unseeded:
+            continue
+        if spec != run["spec"] or _but_seed(recipe) != _but_seed(run["recipe"]):
+            raise UsageError(
+                f"the report's trial {run['number']} ({unseeded}) trained another net or"
+                f" recipe than trial {trial.number} here; nothing restored"
+            )
+        return
+
+
+def _but_seed(recipe: dict | None) -> dict | None:
+    return None if recipe is None else {k: v for k, v in recipe.items() if k != "seed"}
