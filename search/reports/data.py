@@ -89,6 +89,7 @@ def trial_record(trial: FrozenTrial) -> dict:
         "spec": record.spec,
         "recipe": record.recipe,
         "device": record.device,
+        "torch_version": record.torch_version,
         "retry_of": record.retry_of,
         "imported_from": record.imported_from,
         "train_images": record.train_images,

@@ -38,6 +38,7 @@ _FIELDS = {
     "spec": "spec",
     "recipe": "recipe",
     "device": "device",
+    "torch_version": "torch_version",
     "val_acc": "val_acc_pct",
     "test_acc": "test_acc_pct",
     "best_epoch": "best_epoch",

@@ -26,12 +26,28 @@ def resolve_url(url: str | None) -> str:
     return url or os.environ.get("SEARCH_STORAGE") or default_storage()
 
 
+_OPEN: dict[tuple, tuple[optuna.storages.BaseStorage, int | None]] = {}
+
+
 def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.storages.BaseStorage:
-    """Connect (creating tables, and the default storage's folder); UsageError when the URL is
-    a bare path, names a folder that does not exist, or is unreachable. A new storage file is
-    announced on stderr in one line."""
+    """The storage at `url`, opened once per process: a launch, its confirmation, a study's
+    `--from` and the report share one connection pool. Connecting creates the tables (and the
+    default storage's folder); UsageError when the URL is a bare path, names a folder that does
+    not exist, or is unreachable. A new storage file is announced on stderr in one line."""
     url = resolve_url(url)
     path = storage_file(url)
+    key = (url, heartbeat, heartbeat_settings() if heartbeat else None)
+    if key in _OPEN:
+        storage, inode = _OPEN[key]
+        if path is None or (path.exists() and path.stat().st_ino == inode):
+            return storage
+        del _OPEN[key]  # the file was removed or replaced since: open what is there now
+    storage = _connect(url, path, heartbeat)
+    _OPEN[key] = (storage, path.stat().st_ino if path is not None and path.exists() else None)
+    return storage
+
+
+def _connect(url: str, path: Path | None, heartbeat: bool) -> optuna.storages.BaseStorage:
     if "://" not in url and not url.startswith(JOURNAL_PREFIX):
         suggestion = f"sqlite:///{Path(url).resolve()}"
         raise UsageError(f"storage {url!r} is not a URL; for a SQLite file write {suggestion}")
