@@ -19,6 +19,7 @@ VERBS = {
     "run": ("search.run", (), "run or resume a study; confirm, replay or export its trials"),
     "report": ("search.report", (), "render stored studies: markdown, figures, JSON, CSV"),
     "leaderboard": ("search.leaderboard", (), "a study's leaderboard, or the stored studies"),
+    "restore": ("search.restore", (), "write a report's finished runs back into a storage"),
     "show": ("search.show", ("show",), "a spec's layers, params, FLOPs and the limits"),
     "bench": ("search.bench", (), "speed of the training paths and of workers, as ratios"),
     "data": ("search.data", (), "fetch MNIST (hash-checked) into the data root"),

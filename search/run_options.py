@@ -26,71 +26,88 @@ def build_parser(prog: str = PROG) -> Parser:
         " --study cnn20k --workers 2 | --study cnn20k --confirm 3 | --study cnn20k --replay 7 |"
         " --study recipe --base trial:0 --from cnn6k",
     )
-    parser.add_argument("--study", help="study name (see --list)")
-    parser.add_argument(
+    _study_options(parser.add_argument_group("study and storage"))
+    _budget_options(parser.add_argument_group("budget, limits and time"))
+    _training_options(parser.add_argument_group("training"))
+    _net_options(
+        parser.add_argument_group("the net of a fixed-net study (baseline, ablation, recipe)")
+    )
+    _mode_options(parser.add_argument_group("after a search: confirm, replay, export"))
+    return parser
+
+
+def _study_options(group) -> None:
+    """Which study, where it is stored, and how it shows its progress."""
+    group.add_argument("--study", help="study name (see --list)")
+    group.add_argument(
         "--name",
         help="store the study under NAME (a second, independent study of the same definition,"
         " e.g. with other --epochs or --train-limit)",
     )
-    parser.add_argument("--list", action="store_true", help="list the studies and exit")
-    add_storage(parser)
-    parser.add_argument(
+    group.add_argument("--list", action="store_true", help="list the studies and exit")
+    add_storage(group)
+    group.add_argument("--plain", action="store_true", help="line-per-event output, no live view")
+
+
+def _budget_options(group) -> None:
+    """How much it may run, and what a net may cost."""
+    group.add_argument(
         "--trials",
         type=positive_int,
         help="trial budget: trials that train (proposals rejected before training are free)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--timeout",
         type=float,
         help="seconds from the command's start after which no new trial starts (the trials"
         " running then finish; the confirmation of a search that spent its budget runs whole)",
     )
-    parser.add_argument(
-        "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
-    )
-    parser.add_argument(
-        "--offline",
-        action="store_true",
-        help="never fetch MNIST: missing files are an error (also $MNIST_OFFLINE=1); by default"
-        " missing files are fetched, hash-checked, from the public mirrors or $MNIST_MIRROR",
-    )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        choices=("auto", "cpu", "cuda"),
-        help="where trials train; auto: cuda when a GPU is visible, else cpu",
-    )
-    parser.add_argument(
-        "--epochs", type=positive_int, help="epochs per trial (<= the study's cap)"
-    )
-    parser.add_argument("--seed", type=int, help="study seed: sampler, pruner, training seeds")
-    parser.add_argument(
-        "--seeds", type=int, nargs="+", help="seeds for repeat and confirmation runs"
-    )
-    parser.add_argument(
-        "--train-limit", type=positive_int, help="train on the first N images only"
-    )
-    parser.add_argument(
+    group.add_argument(
         "--max-params",
         type=positive_int,
         metavar="N",
         help="a parameter budget: at most N (inclusive), checked before training; the study is"
         " stored as NAME@N",
     )
-    parser.add_argument(
+    group.add_argument(
         "--max-flops",
         type=positive_int,
         metavar="N",
         help="a FLOP budget per image (fvcore): at most N, checked before training; stored as"
         " NAME@flopsN",
     )
-    parser.add_argument(
+
+
+def _training_options(group) -> None:
+    """Data, device, epochs, seeds and processes."""
+    group.add_argument(
+        "--data-root", help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
+    )
+    group.add_argument(
+        "--offline",
+        action="store_true",
+        help="never fetch MNIST: missing files are an error (also $MNIST_OFFLINE=1); by default"
+        " missing files are fetched, hash-checked, from the public mirrors or $MNIST_MIRROR",
+    )
+    group.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where trials train; auto: cuda when a GPU is visible, else cpu",
+    )
+    group.add_argument("--epochs", type=positive_int, help="epochs per trial (<= the study's cap)")
+    group.add_argument("--seed", type=int, help="study seed: sampler, pruner, training seeds")
+    group.add_argument(
+        "--seeds", type=int, nargs="+", help="seeds for repeat, ablation and confirmation runs"
+    )
+    group.add_argument("--train-limit", type=positive_int, help="train on the first N images only")
+    group.add_argument(
         "--val-size",
         type=int,
         help="validation images carved from training (search studies; default 10000)",
     )
-    parser.add_argument("--threads", type=positive_int, help="torch threads in this process")
-    parser.add_argument(
+    group.add_argument("--threads", type=positive_int, help="torch threads in this process")
+    group.add_argument(
         "--workers",
         type=workers_arg,
         default="auto",
@@ -98,40 +115,48 @@ def build_parser(prog: str = PROG) -> Parser:
         " core (max 8), each with 1 torch thread, on CPU; on a GPU, the count measured best"
         " there (see README)",
     )
-    modes = parser.add_mutually_exclusive_group()
+
+
+def _net_options(group) -> None:
+    """The net, recipe and variants of a study that trains a fixed net."""
+    group.add_argument(
+        "--base",
+        help="baseline, ablation, recipe: the net, 'baseline' (default), 'trial:N' with --from,"
+        " or a spec as a JSON file or object (an exported spec.json brings its recipe)",
+    )
+    group.add_argument(
+        "--recipe",
+        metavar="FILE",
+        help="baseline, ablation: the recipe of the --base net, a JSON file or object of recipe"
+        " fields or an exported spec.json (default: the --base file's, else the reference's)",
+    )
+    group.add_argument(
+        "--from",
+        dest="base_study",
+        metavar="STUDY",
+        help="ablation, recipe: the study whose trial --base trial:N names",
+    )
+    group.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="NAME",
+        help="ablation: the variants to run (default: every one that changes the base)",
+    )
+
+
+def _mode_options(group) -> None:
+    """The modes that follow a search (one at a time)."""
+    modes = group.add_mutually_exclusive_group()
     modes.add_argument(
         "--confirm",
         type=positive_int,
         metavar="K",
         help="retrain the top K trials on all training images, once per seed",
     )
-    parser.add_argument(
+    group.add_argument(
         "--no-confirm",
         action="store_true",
         help="do not confirm the winners when the trial budget ends",
-    )
-    parser.add_argument(
-        "--base",
-        help="baseline, ablation, recipe: the net, 'baseline' (default), 'trial:N' with --from,"
-        " or a spec as a JSON file or object (an exported spec.json brings its recipe)",
-    )
-    parser.add_argument(
-        "--recipe",
-        metavar="FILE",
-        help="baseline, ablation: the recipe of the --base net, a JSON file or object of recipe"
-        " fields or an exported spec.json (default: the --base file's, else the reference's)",
-    )
-    parser.add_argument(
-        "--from",
-        dest="base_study",
-        metavar="STUDY",
-        help="ablation, recipe: the study whose trial --base trial:N names",
-    )
-    parser.add_argument(
-        "--variants",
-        nargs="+",
-        metavar="NAME",
-        help="ablation: the variants to run (default: every one that changes the base)",
     )
     modes.add_argument(
         "--replay", type=int, metavar="N", help="retrain trial N from its stored spec"
@@ -142,18 +167,16 @@ def build_parser(prog: str = PROG) -> Parser:
         metavar=("N", "DIR"),
         help="write trial N's spec, weights and a standalone module to DIR",
     )
-    parser.add_argument(
+    group.add_argument(
         "--confirmation-seed",
         type=int,
         metavar="S",
         help="--export: the weights of trial N's confirmation run with seed S (all training"
         " images) instead of the search trial's",
     )
-    parser.add_argument(
+    group.add_argument(
         "--force", action="store_true", help="--export: replace an earlier export in DIR"
     )
-    parser.add_argument("--plain", action="store_true", help="line-per-event output, no live view")
-    return parser
 
 
 def workers_arg(text: str) -> str | int:

@@ -85,6 +85,11 @@ def test_every_verb_runs_for_real(tmp_path, data_root):
     out = tmp_path / "out"
     report = cnnsearch(["report", "--storage", url, "--out", str(out)], tmp_path)
     assert report.returncode == 0 and (out / "lr-sweep" / "README.md").is_file()
+    again = f"sqlite:///{tmp_path / 'again.db'}"  # the report's runs, restored elsewhere
+    restored = cnnsearch(["restore", str(out / "lr-sweep"), "--storage", again], tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    board = cnnsearch(["leaderboard", "--storage", again, "--format", "json"], tmp_path)
+    assert json.loads(board.stdout)[0]["complete"] == 6
     shown = cnnsearch(["show", "baseline", "--plain"], tmp_path)
     assert shown.returncode == 0 and "10,066" in shown.stdout
     data = cnnsearch(["data", "fetch", "--data-root", str(data_root)], tmp_path)
