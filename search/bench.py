@@ -33,7 +33,7 @@ from search.cli import Parser, main_guard, positive_int
 PROG = "python -m search.bench"
 
 
-def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+def build_parser(prog: str = PROG) -> Parser:
     parser = Parser(
         prog=prog,
         description=__doc__.split("\n\n")[0],
@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     parser.add_argument(
         "--repeats", type=positive_int, default=2, help="runs of each configuration (workers)"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.offline:  # the runs and processes the bench starts inherit it
         os.environ["MNIST_OFFLINE"] = "1"

@@ -47,7 +47,12 @@ _FIELDS = {
     "val_images": "val_images",
 }
 # study attribute -> the report's key: what a restore that creates the study copies
-STUDY_ATTRS = {"description": "description", "kind": "kind", "score": "score", "seed": "study_seed"}
+STUDY_ATTRS = {
+    "description": "description",
+    "kind": "kind",
+    "score": "score",
+    "seed": "study_seed",
+}
 
 
 def read_report(path: Path) -> dict:
