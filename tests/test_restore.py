@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import optuna
@@ -186,31 +185,23 @@ def test_bad_reports_are_one_line_errors(run_dir, capsys):
     assert not (run_dir / "bad.db").exists()
 
 
-def test_the_committed_winner_ablation_restores_with_its_runs(run_dir, capsys):
-    """The committed report of the cnn5k winner's ablation (written before reports stored
-    distributions and settings) restores into a storage whose study already ran."""
-    path = Path(__file__).parents[1] / "reports" / "ablation.spec-3ecb" / "data.json"
-    document = json.loads(path.read_text())
-    done = [t for t in document["trials"] if t["state"] == "COMPLETE"]
-    url = f"sqlite:///{run_dir / 'w.db'}"
-    study = optuna.create_study(storage=url, study_name=document["name"], direction="maximize")
-    study.set_user_attr("kind", "ablation")
-    first_run = done[0]
-    study.add_trial(  # a run of seed 9 as the runner stores it: the distributions come from it
-        optuna.trial.create_trial(
-            state=TrialState.COMPLETE,
-            value=99.0,
-            params={"variant": first_run["sampled"]["variant"], "seed": 9},
-            distributions={
-                "variant": optuna.distributions.CategoricalDistribution(list(VARIANTS)),
-                "seed": optuna.distributions.IntDistribution(0, 2**31 - 1),
-            },
-            user_attrs={"spec": first_run["spec"], "recipe": {**first_run["recipe"], "seed": 9}},
-        )
-    )
-    status, said = restore(path, url, capsys)
+def test_an_old_report_restores_into_a_study_that_ran_here(first, seed3, run_dir, capsys):
+    """A report written before reports stored settings and distributions (the cnn5k winner's
+    seeds 1-2, 2026-11-28) restores into a storage where the study already ran: the parameters'
+    distributions come from its trials there, the same-net check from their specs and recipes."""
+
+    def old(document):
+        del document["settings"]
+        for trial in document["trials"]:
+            for key in ("distributions", "train_images", "val_images", "torch_version"):
+                del trial[key]
+
+    url = copy_of(seed3, run_dir)
+    status, said = restore(edited(first, run_dir, old), url, capsys)
     assert status == 0, said
-    assert f"restored {len(done)} finished trials" in said
-    connection = sqlite3.connect(run_dir / "w.db")
-    (count,) = connection.execute("select count(*) from trials").fetchone()
-    assert count == len(done) + 1
+    restored = [t for t in finished(url) if "imported_from" in t.user_attrs]
+    assert len(restored) == 4
+    assert {t.user_attrs["train_images"] for t in restored} == {256}  # from the summary
+    assert {t.distributions["variant"] for t in restored} == {
+        optuna.distributions.CategoricalDistribution(list(VARIANTS))
+    }
