@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from search.report import main as report_main
 from search.restore import main as restore_main
-from search.runner.session import run_study
+from search.runner.session import open_study, run_study
 from search.study.definitions import RunOptions
 from studies import STUDIES
 from studies.ablation import VARIANTS
@@ -139,7 +139,7 @@ def edited(first: dict, folder: Path, change) -> Path:
     return path
 
 
-def test_runs_of_another_recipe_or_settings_are_refused(first, seed3, run_dir, capsys):
+def test_runs_of_another_recipe_or_settings_are_refused(first, seed3, run_dir, data_root, capsys):
     url = copy_of(seed3, run_dir)
 
     def other_lr(document):
@@ -156,6 +156,11 @@ def test_runs_of_another_recipe_or_settings_are_refused(first, seed3, run_dir, c
     status, said = restore(edited(first, run_dir, other_epochs), url, capsys)
     assert (status, "other settings than the report's (epochs)" in said) == (2, True)
     assert len(finished(url)) == 2  # nothing written by either
+    open_study(*ablation(url, data_root, (1, 2, 3)))  # seeds 1-2 queued, not yet run
+    status, said = restore(first["path"], url, capsys)
+    assert status == 2
+    assert "is queued with the parameters of the report's trial 0" in said
+    assert len(optuna.load_study(study_name="ablation", storage=url).trials) == 2 + 4
 
 
 def test_an_old_report_cannot_start_a_study(first, run_dir, capsys):

@@ -101,7 +101,7 @@ def planned(optuna_study: optuna.Study, document: dict, source: str) -> list[Fro
     check_study(optuna_study, document)
     existing = [t for t in optuna_study.get_trials(deepcopy=False) if t.state != TrialState.FAIL]
     known = _known_distributions(existing)
-    taken = {json.dumps(queued_params(t), sort_keys=True): t.number for t in existing}
+    taken = {json.dumps(queued_params(t), sort_keys=True): t for t in existing}
     runs = finished(document)
     if not runs:
         raise UsageError(f"{source} holds no finished trial to restore")
@@ -109,15 +109,27 @@ def planned(optuna_study: optuna.Study, document: dict, source: str) -> list[Fro
     for run in runs:
         key = json.dumps(run["sampled"], sort_keys=True)
         if key in taken:
-            raise UsageError(
-                f"trial {taken[key]} of study {optuna_study.study_name!r} here already has the"
-                f" parameters of the report's trial {run['number']} ({run['sampled']});"
-                " nothing restored (restored before?)"
-            )
-        taken[key] = run["number"]
+            raise UsageError(_taken_text(taken[key], optuna_study.study_name, run))
+        taken[key] = None
         _check_same_net(run, existing)
         trials.append(_trial(run, _distributions(run, known, source), document, source))
     return trials
+
+
+def _taken_text(trial: FrozenTrial | None, name: str, run: dict) -> str:
+    where = f"the report's trial {run['number']} ({run['sampled']})"
+    if trial is None:
+        return f"the report holds two finished trials with the parameters of {where}"
+    if trial.state == TrialState.WAITING:
+        return (
+            f"trial {trial.number} of study {name!r} here is queued with the parameters of"
+            f" {where}: restore into a storage before running these seeds there (or into a new"
+            " storage); nothing restored"
+        )
+    return (
+        f"trial {trial.number} of study {name!r} here already has the parameters of {where};"
+        " nothing restored (restored before?)"
+    )
 
 
 def restore(optuna_study: optuna.Study, document: dict, source: str) -> int:
