@@ -90,10 +90,12 @@ def _main(args, argv: list[str]) -> int:
         },
     )
     skipped = len(document["trials"]) - len(finished(document))
+    companion = len((document.get("companion") or {}).get("trials") or [])
+    left = [f"{skipped} unfinished trials"] if skipped else []
+    left += [f"{companion} confirmation runs"] if companion else []
     print(
         f"restored {len(trials)} finished trials of {document['name']} from {path} into study"
-        f" {name!r} in {url}"
-        + (f" ({skipped} unfinished trials of the report not restored)" if skipped else "")
+        f" {name!r} in {url}" + (f" (not restored: {', '.join(left)})" if left else "")
     )
     return 0
 

@@ -148,7 +148,7 @@ def test_runs_of_another_recipe_or_settings_are_refused(first, seed3, run_dir, d
 
     status, said = restore(edited(first, run_dir, other_lr), url, capsys)
     assert status == 2
-    assert "trained another net or recipe than trial" in said
+    assert "trained another net, recipe or number of images than trial" in said
 
     def other_epochs(document):
         document["settings"]["epochs"] = 2
@@ -210,3 +210,38 @@ def test_an_old_report_restores_into_a_study_that_ran_here(first, seed3, run_dir
     assert {t.distributions["variant"] for t in restored} == {
         optuna.distributions.CategoricalDistribution(list(VARIANTS))
     }
+
+
+def test_pruned_runs_restore_and_conflicts_write_nothing(first, seed3, run_dir, capsys):
+    def one_pruned(document):  # as a variant over a limit is stored: pruned before training
+        document["trials"][1] |= {"state": "PRUNED", "value": None, "end_kind": "limit"}
+
+    url = f"sqlite:///{run_dir / 'pruned.db'}"
+    assert restore(edited(first, run_dir, one_pruned), url, capsys)[0] == 0
+    study = optuna.load_study(study_name="ablation", storage=url)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert [t.user_attrs["end_kind"] for t in pruned] == ["limit"]
+    assert pruned[0].params == first["document"]["trials"][1]["sampled"]
+
+    here = copy_of(seed3, run_dir)
+
+    def other_choices(document):
+        for trial in document["trials"]:
+            trial["distributions"]["variant"] = optuna.distributions.distribution_to_json(
+                optuna.distributions.CategoricalDistribution(["base", "no_dropout"])
+            )
+
+    def twice(document):
+        document["trials"].append(document["trials"][0])
+
+    def other_kind(document):
+        document["kind"] = "repeat"
+
+    for change, words in [
+        (other_choices, "parameter 'variant' of trial 0 was drawn from"),
+        (twice, "the report holds two finished trials with the parameters of"),
+        (other_kind, "is of kind ablation, the report's of kind repeat"),
+    ]:
+        status, said = restore(edited(first, run_dir, change), here, capsys)
+        assert status == 2 and words in said, said
+    assert len(optuna.load_study(study_name="ablation", storage=here).trials) == 2

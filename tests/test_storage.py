@@ -19,3 +19,11 @@ def test_a_storage_is_opened_once_per_process_and_reopened_when_its_file_goes(tm
     again = open_storage(url)
     assert again is not first
     assert optuna.get_all_study_summaries(again) == []  # the new, empty file: not the old one
+
+
+def test_a_process_keeps_a_few_storages_open(tmp_path):
+    opened = [open_storage(f"sqlite:///{tmp_path / f'{n}.db'}") for n in range(6)]
+    assert open_storage(f"sqlite:///{tmp_path / '5.db'}") is opened[5]  # the latest are kept
+    assert open_storage(f"sqlite:///{tmp_path / '0.db'}") is not opened[0]  # the oldest closed
+    memory = "sqlite:///:memory:"
+    assert open_storage(memory, heartbeat=False) is not open_storage(memory, heartbeat=False)

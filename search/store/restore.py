@@ -16,10 +16,15 @@ the seed) has the same spec and recipe but the seed.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import optuna
-from optuna.distributions import BaseDistribution, json_to_distribution
+from optuna.distributions import (
+    BaseDistribution,
+    check_distribution_compatibility,
+    json_to_distribution,
+)
 from optuna.trial import FrozenTrial, TrialState
 
 from search.errors import UsageError
@@ -47,6 +52,7 @@ _FIELDS = {
     "val_images": "val_images",
 }
 # study attribute -> the report's key: what a restore that creates the study copies
+TRIAL_KEYS = frozenset({"number", "state", "value", "sampled"})  # what every trial entry holds
 STUDY_ATTRS = {
     "description": "description",
     "kind": "kind",
@@ -63,18 +69,33 @@ def read_report(path: Path) -> dict:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
     except ValueError as error:
         raise UsageError(f"{path} is not JSON ({error})") from None
-    missing = [k for k in ("name", "kind", "direction", "trials") if k not in document]
-    if not isinstance(document, dict) or missing:
+    if not isinstance(document, dict):
+        missing = ["study"]
+    else:
+        missing = [k for k in ("name", "kind", "direction", "trials") if k not in document]
+        trials = document.get("trials")
+        if not missing and not (
+            isinstance(trials, list)
+            and all(isinstance(t, dict) and set(t) >= TRIAL_KEYS for t in trials)
+        ):
+            missing = [f"trials with {', '.join(sorted(TRIAL_KEYS))}"]
+    if missing:
         raise UsageError(
-            f"{path} is not a study report's data.json (no {', '.join(missing) or 'study'});"
-            " pass reports/NAME/data.json as `python -m search.report` wrote it"
+            f"{path} is not a study report's data.json (no {', '.join(missing)}); pass"
+            " reports/NAME/data.json as `python -m search.report` wrote it"
         )
     return document
 
 
 def finished(document: dict) -> list[dict]:
-    """The report's trials that restore writes back: COMPLETE, with a value."""
-    return [t for t in document["trials"] if t["state"] == "COMPLETE" and t["value"] is not None]
+    """The report's trials that restore writes back: COMPLETE ones with a value, and PRUNED
+    ones (stopped by the pruner, over a limit, invalid, diverged), so that a resumed study
+    neither runs their parameters again nor spends its budget anew."""
+    return [
+        t
+        for t in document["trials"]
+        if (t["state"] == "COMPLETE" and t["value"] is not None) or t["state"] == "PRUNED"
+    ]
 
 
 def check_study(optuna_study: optuna.Study, document: dict) -> None:
@@ -82,8 +103,8 @@ def check_study(optuna_study: optuna.Study, document: dict) -> None:
     name, attrs = optuna_study.study_name, optuna_study.user_attrs
     if attrs.get("kind") and attrs["kind"] != document["kind"]:
         raise UsageError(
-            f"study {name!r} here is a {attrs['kind']} study, the report's a"
-            f" {document['kind']} study; nothing restored"
+            f"study {name!r} here is of kind {attrs['kind']}, the report's of kind"
+            f" {document['kind']}; nothing restored"
         )
     if optuna_study.direction.name.lower() != document["direction"]:
         raise UsageError(f"study {name!r} here and the report optimise in other directions")
@@ -101,19 +122,28 @@ def planned(optuna_study: optuna.Study, document: dict, source: str) -> list[Fro
     check_study(optuna_study, document)
     existing = [t for t in optuna_study.get_trials(deepcopy=False) if t.state != TrialState.FAIL]
     known = _known_distributions(existing)
-    taken = {json.dumps(queued_params(t), sort_keys=True): t for t in existing}
+    taken: list[tuple[dict, FrozenTrial | None]] = [(queued_params(t), t) for t in existing]
     runs = finished(document)
     if not runs:
         raise UsageError(f"{source} holds no finished trial to restore")
     trials = []
-    for run in runs:
-        key = json.dumps(run["sampled"], sort_keys=True)
-        if key in taken:
-            raise UsageError(_taken_text(taken[key], optuna_study.study_name, run))
-        taken[key] = None
+    for run in map(partial(_with_image_count, document), runs):
+        twin = next((trial for params, trial in taken if params == run["sampled"]), False)
+        if twin is not False:
+            raise UsageError(_taken_text(twin, optuna_study.study_name, run))
+        taken.append((run["sampled"], None))
         _check_same_net(run, existing)
         trials.append(_trial(run, _distributions(run, known, source), document, source))
     return trials
+
+
+def _with_image_count(document: dict, run: dict) -> dict:
+    """The run, with the training-image count of its report's summary when the run itself does
+    not carry one (reports written before 2026-11-28) and the summary names a single count."""
+    counts = (document.get("summary") or {}).get("train_images") or []
+    if run.get("train_images") is None and run.get("spec") is not None and len(counts) == 1:
+        return {**run, "train_images": counts[0]}
+    return run
 
 
 def _taken_text(trial: FrozenTrial | None, name: str, run: dict) -> str:
@@ -144,12 +174,9 @@ def _trial(run: dict, distributions: dict, document: dict, source: str) -> Froze
     attrs = {
         stored_key(field): run[key] for key, field in _FIELDS.items() if run.get(key) is not None
     }
-    attrs[stored_key("end")] = run.get("end_kind") or End.COMPLETE.value
-    if attrs.get(stored_key("train_images")) is None:
-        # a report written before trials carried it: its summary's count, when there is one
-        counts = (document.get("summary") or {}).get("train_images") or []
-        if len(counts) == 1:
-            attrs[stored_key("train_images")] = counts[0]
+    attrs[stored_key("end")] = run.get("end_kind") or (
+        End.COMPLETE.value if run["state"] == "COMPLETE" else End.PRUNED.value
+    )
     attrs[stored_key("imported_from")] = run.get("imported_from") or {
         "report": source,
         "storage": document.get("storage"),
@@ -157,9 +184,10 @@ def _trial(run: dict, distributions: dict, document: dict, source: str) -> Froze
         "uuid": document.get("uuid"),
         "number": run["number"],
     }
+    complete = run["state"] == "COMPLETE"
     return optuna.trial.create_trial(
-        state=TrialState.COMPLETE,
-        value=run["value"],
+        state=TrialState.COMPLETE if complete else TrialState.PRUNED,
+        value=run["value"] if complete else None,
         params=run["sampled"],
         distributions=distributions,
         user_attrs=attrs,
@@ -182,6 +210,16 @@ def _distributions(run: dict, known: dict, source: str) -> dict[str, BaseDistrib
     for name in run["sampled"]:
         if name in stored:
             found[name] = json_to_distribution(stored[name])
+            if name in known:
+                try:
+                    check_distribution_compatibility(known[name], found[name])
+                except ValueError:
+                    raise UsageError(
+                        f"{source}: parameter {name!r} of trial {run['number']} was drawn from"
+                        f" {found[name]}, the study here draws it from {known[name]}: not one"
+                        " study's runs; nothing restored"
+                    ) from None
+            known.setdefault(name, found[name])
         elif name in known:
             found[name] = known[name]
         else:
@@ -195,16 +233,26 @@ def _distributions(run: dict, known: dict, source: str) -> dict[str, BaseDistrib
 
 def _check_same_net(run: dict, existing: list[FrozenTrial]) -> None:
     """A run of a net also run here (same parameters but the seed) must have trained the same
-    spec with the same recipe but the seed: else the two are not one study's runs."""
+    spec with the same recipe but the seed, on as many images: else the two are not one study's
+    runs."""
+    if run.get("spec") is None:  # not built (an invalid proposal): nothing to compare
+        return
     unseeded = {k: v for k, v in run["sampled"].items() if k != "seed"}
     for trial in existing:
         spec, recipe = trial.user_attrs.get("spec"), trial.user_attrs.get("recipe")
         if spec is None or {k: v for k, v in trial.params.items() if k != "seed"} != unseeded:
             continue
-        if spec != run["spec"] or _but_seed(recipe) != _but_seed(run["recipe"]):
+        counts = [(trial.user_attrs.get(k), run.get(k)) for k in ("train_images", "val_images")]
+        other_counts = any(here is not None and there is not None and here != there
+                           for here, there in counts)  # fmt: skip
+        if (
+            spec != run.get("spec")
+            or _but_seed(recipe) != _but_seed(run.get("recipe"))
+            or other_counts
+        ):
             raise UsageError(
-                f"the report's trial {run['number']} ({unseeded}) trained another net or"
-                f" recipe than trial {trial.number} here; nothing restored"
+                f"the report's trial {run['number']} ({unseeded}) trained another net, recipe"
+                f" or number of images than trial {trial.number} here; nothing restored"
             )
         return
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import optuna
@@ -26,7 +27,8 @@ def resolve_url(url: str | None) -> str:
     return url or os.environ.get("SEARCH_STORAGE") or default_storage()
 
 
-_OPEN: dict[tuple, tuple[optuna.storages.BaseStorage, int | None]] = {}
+_OPEN: OrderedDict[tuple, tuple[optuna.storages.BaseStorage, int | None]] = OrderedDict()
+KEPT_OPEN = 4  # storages a process keeps open (a test run opens hundreds, one at a time)
 
 
 def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.storages.BaseStorage:
@@ -36,14 +38,20 @@ def open_storage(url: str | None = None, heartbeat: bool = True) -> optuna.stora
     not exist, or is unreachable. A new storage file is announced on stderr in one line."""
     url = resolve_url(url)
     path = storage_file(url)
-    key = (url, heartbeat, heartbeat_settings() if heartbeat else None)
+    if ":memory:" in url:  # each opening is its own database
+        return _connect(url, path, heartbeat)
+    where = str(path.resolve()) if path is not None else url  # a relative path, where it is now
+    key = (where, heartbeat, heartbeat_settings() if heartbeat else None)
     if key in _OPEN:
         storage, inode = _OPEN[key]
         if path is None or (path.exists() and path.stat().st_ino == inode):
+            _OPEN.move_to_end(key)
             return storage
         del _OPEN[key]  # the file was removed or replaced since: open what is there now
     storage = _connect(url, path, heartbeat)
     _OPEN[key] = (storage, path.stat().st_ino if path is not None and path.exists() else None)
+    while len(_OPEN) > KEPT_OPEN:
+        _OPEN.popitem(last=False)
     return storage
 
 
