@@ -60,14 +60,16 @@ def _main(args, argv: list[str]) -> int:
     name = args.study or document["name"]
     url = resolve_url(args.storage)
     file = storage_file(url)
+    trials = None
     if file is not None and not file.exists():
-        _new_study_trials(document, path, name)  # its errors before the file is created
+        trials = _new_study_trials(document, path, name)  # its errors before the file exists
     storage = open_storage(url, heartbeat=False)
     if name in study_names(storage):
         optuna_study = optuna.load_study(study_name=name, storage=storage)
         trials = planned(optuna_study, document, str(path))
     else:
-        trials = _new_study_trials(document, path, name)
+        if trials is None:
+            trials = _new_study_trials(document, path, name)
         optuna_study = optuna.create_study(
             storage=storage, study_name=name, direction=document["direction"]
         )

@@ -1,16 +1,17 @@
 """Finished runs written back from a committed report into a storage.
 
 A run storage may not outlive the machine or the session that ran it; the report's `data.json`
-is the record that stays. `restore` adds the report's finished (COMPLETE) trials to a study in a
-storage as new trials with the same parameters, value and record, each marked `imported_from`
+is the record that stays. `planned` turns the report's finished (COMPLETE and PRUNED) trials into
+new trials with the same parameters, value and record, each marked `imported_from`
 (the report file, its storage and study, the trial's number there). Then `python -m search.run`
 resumes the study without running them again (their parameter sets are taken), and the next
 report shows them beside the new runs.
 
 Nothing is written unless every check passes: the study's kind, direction and settings (when
-both sides have them) agree with the report; no trial in the storage already has a restored
-trial's parameters; and a restored run of a net the storage also ran (the same parameters but
-the seed) has the same spec and recipe but the seed.
+both sides have them) agree with the report; each parameter is drawn from the same
+distribution; no trial in the storage already has (or is queued with) a restored trial's
+parameters; and a restored run of a net the storage also ran (the same parameters but the
+seed) has the same spec, recipe but the seed, and image counts.
 """
 
 from __future__ import annotations
@@ -160,14 +161,6 @@ def _taken_text(trial: FrozenTrial | None, name: str, run: dict) -> str:
         f"trial {trial.number} of study {name!r} here already has the parameters of {where};"
         " nothing restored (restored before?)"
     )
-
-
-def restore(optuna_study: optuna.Study, document: dict, source: str) -> int:
-    """Add the report's finished trials to the study; returns how many."""
-    trials = planned(optuna_study, document, source)
-    for trial in trials:
-        optuna_study.add_trial(trial)
-    return len(trials)
 
 
 def _trial(run: dict, distributions: dict, document: dict, source: str) -> FrozenTrial:
