@@ -7,6 +7,7 @@ databases (CI installs and starts one and sets it, with REQUIRE_POSTGRES=1 so th
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -380,3 +381,39 @@ def test_an_unknown_study_dismisses_the_early_workers(tmp_path):
     assert not (tmp_path / "runs.db").exists()
     leftover = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
     assert leftover.stdout == b""
+
+
+def test_a_stop_signal_lost_in_a_finalizer_stops_the_training_at_its_next_event(monkeypatch):
+    """A signal's KeyboardInterrupt raised inside a `__del__` is printed and dropped by Python;
+    the worker ignores later signals, so its training loop must raise it again itself."""
+    from search.workers.process import JsonLines, Stop
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    dropped: list[type] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda raised: dropped.append(raised.exc_type))
+    stop, lines = Stop(os.getppid()), io.StringIO()
+    emit = JsonLines(lines, stop)
+
+    class Finalized:
+        def __del__(self):
+            stop(signal.SIGTERM, None)  # as if the signal arrived while this ran
+
+    try:
+        emit({"type": "progress", "trial": 0})  # no signal yet: training goes on
+        Finalized()  # the handler's KeyboardInterrupt is lost here ("Exception ignored")
+        assert (
+            dropped == [KeyboardInterrupt]
+            and stop.requested
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+        )
+        emit({"type": "trial_end", "trial": 0})  # recording the trial is not training: goes on
+        for kind in ("progress", "epoch"):
+            with pytest.raises(KeyboardInterrupt):
+                emit({"type": kind, "trial": 0})
+        assert [json.loads(line)["type"] for line in lines.getvalue().splitlines()] == [
+            "progress",
+            "trial_end",
+        ]
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

@@ -12,23 +12,38 @@ import signal
 import sys
 
 from search.errors import UsageError
+from search.events import EpochEnded, Progress
 from search.study.definitions import RunOptions
 
+TRAINING_EVENTS = frozenset({Progress.type, EpochEnded.type})  # sent from the training loop
 
-def _orphan_aware_stop(launcher: int):
+
+class Stop:
     """SIGINT/SIGTERM handler: interrupt once, then ignore further signals, so a second one
     cannot break the storage writes that record the interrupted trial (seen when the launcher
     dies). If the launcher is gone, first point stdout and stderr at /dev/null, so nothing that
-    records the trial dies writing into a closed pipe."""
+    records the trial dies writing into a closed pipe.
 
-    def handler(signum, frame):
+    A signal's KeyboardInterrupt is lost when it lands in a finalizer (a `__del__`, a weakref
+    callback: Python prints "Exception ignored" and goes on), and with further signals ignored
+    the worker would train its trial to the end after its launcher died. So the training loop's
+    next event raises it again (`check`), between two batches, where nothing swallows it."""
+
+    def __init__(self, launcher: int):
+        self.launcher, self.requested = launcher, False
+
+    def __call__(self, signum, frame):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if os.getppid() != launcher:
+        self.requested = True
+        if os.getppid() != self.launcher:
             _silence_output()
         raise KeyboardInterrupt
 
-    return handler
+    def check(self, event: dict) -> None:
+        """Raise KeyboardInterrupt if training goes on after a stop signal (it was lost)."""
+        if self.requested and event.get("type") in TRAINING_EVENTS:
+            raise KeyboardInterrupt
 
 
 def _silence_output() -> None:
@@ -43,10 +58,12 @@ class JsonLines:
     """A worker's events as JSON lines; if the launcher is gone, go quiet instead of failing
     the trial in the middle of training (the launcher's death signal stops us cleanly)."""
 
-    def __init__(self, stream):
-        self.stream, self.open = stream, True
+    def __init__(self, stream, stop: Stop | None = None):
+        self.stream, self.open, self.stop = stream, True, stop
 
     def __call__(self, event: dict) -> None:
+        if self.stop is not None:
+            self.stop.check(event)
         if not self.open:
             return
         try:
@@ -60,9 +77,9 @@ class JsonLines:
 def worker_main() -> int:
     """The body of `python -m search.worker INDEX [LABEL...]`: wait for the launcher's go (the
     configuration, one JSON line on stdin), then run trials, printing events as JSON lines."""
-    stop_once = _orphan_aware_stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record, stop
-    signal.signal(signal.SIGTERM, stop_once)
-    signal.signal(signal.SIGINT, stop_once)
+    stop = Stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record the trial, stop
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         import optuna
         import torch
@@ -85,7 +102,7 @@ def worker_main() -> int:
         study = configured(find_study(config["study"]), options)
         if config.get("confirm"):
             study = confirm_worker_study(study, options, config["confirm"])
-        emit = JsonLines(sys.stdout)
+        emit = JsonLines(sys.stdout, stop)
         optuna.logging.disable_default_handler()  # Optuna's lines travel as events too
         optuna.logging.get_logger("optuna").addHandler(OptunaLogHandler(emit))
         if run_study(study, options, emit).stopped_by == "failures":
