@@ -216,6 +216,20 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
+def _where(pids: list[int]) -> dict[int, str]:
+    """Each live process's state and the kernel function it waits in."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+            found[pid] = f"{state} {Path(f'/proc/{pid}/wchan').read_text()}"
+    return found
+
+
+def _ends(url: str) -> list[tuple[str, str | None]]:
+    return [(t.state.name, t.user_attrs.get("end_kind")) for t in trials_of(url, "baseline")]
+
+
 def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     args = baseline_args(url, data_root, (1, 2), epochs=5, train_limit=20000, workers=2)
@@ -225,7 +239,10 @@ def test_workers_stop_cleanly_when_the_launcher_is_killed(tmp_path, data_root):
     launcher.kill()  # SIGKILL: the launcher forwards nothing; the kernel tells the workers
     launcher.wait()
     gone = lambda: all(not Path(f"/proc/{p}").exists() or _is_zombie(p) for p in pids)  # noqa: E731
-    wait_for(gone, 120)
+    try:
+        wait_for(gone, 120)
+    except AssertionError:  # say what the workers were doing (CI saw this once, 2026-11-28)
+        raise AssertionError(f"workers alive: {_where(pids)}; trials: {_ends(url)}") from None
     trials = trials_of(url, "baseline")
     assert [t.user_attrs.get("end_kind") for t in trials if t.state == TrialState.FAIL] == [
         "interrupted",
