@@ -115,7 +115,12 @@ def _new_study_trials(document: dict, path: Path, name: str) -> list:
             f" study {name!r} in a storage: run the study there first (python -m search.run"
             " with the same options), then restore"
         )
-    in_memory = optuna.create_study(direction=document["direction"])
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a scratch study: no log line
+    try:
+        in_memory = optuna.create_study(direction=document["direction"])
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     return planned(in_memory, document, str(path))
 
 

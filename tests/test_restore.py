@@ -8,6 +8,7 @@ storage, the report's runs are restored beside it, and the study resumes and ren
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -119,7 +120,15 @@ def test_restored_runs_resume_and_render_with_the_new_seed(
 
 def test_a_second_restore_writes_nothing(first, run_dir, data_root, capsys):
     url = f"sqlite:///{run_dir / 'twice.db'}"
-    assert restore(first["path"], url, capsys)[0] == 0  # a new storage: the report's settings
+    logged: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())
+    optuna.logging.get_logger("optuna").addHandler(handler)
+    try:
+        assert restore(first["path"], url, capsys)[0] == 0  # a new storage: the report's settings
+    finally:
+        optuna.logging.get_logger("optuna").removeHandler(handler)
+    assert not [line for line in logged if "in memory" in line]  # the checks' scratch study
     status, said = restore(first["path"], url, capsys)
     assert status == 2
     assert "already has the parameters of the report's trial 0" in said
