@@ -76,6 +76,9 @@ def _main(args, argv: list[str]) -> int:
         for attr, key in STUDY_ATTRS.items():
             if document.get(key) is not None:
                 optuna_study.set_user_attr(attr, document[key])
+        older = (document.get("summary") or {}).get("base")  # an ablation's report before 11-28
+        if document.get("about") is None and isinstance(older, str):
+            optuna_study.set_user_attr("about", older)
         optuna_study.set_user_attr(SETTINGS_KEY, document["settings"])
         study_uuid(optuna_study)
     for trial in trials:

@@ -20,6 +20,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import optuna
 
@@ -162,29 +163,51 @@ def variants_of(
     return found
 
 
-def base_from(options: RunOptions, prefix: str = "ablation") -> tuple[str, ArchSpec, Recipe]:
-    """(study name, base spec, base recipe) from --base / --from / --recipe; the name is `prefix`
-    for the baseline, `prefix.<study>-trial<N>` for a stored trial, `prefix.<stem>-<hash>` for
-    a net from a file. The recipe: --recipe, else the one the --base file carries, else the
-    stored trial's, else the reference recipe."""
-    name, spec, recipe = _base(options, prefix)
-    if options.recipe:
-        recipe = load_recipe(options.recipe)
-        name += "+recipe-" + hashlib.sha256(json.dumps(recipe.to_dict()).encode()).hexdigest()[:4]
-    return name, spec, recipe
+class Base(NamedTuple):
+    """The net a fixed-net study runs on: its study name, spec and recipe, and, in words, what
+    it is (stored on the study as its `about`)."""
+
+    name: str
+    spec: ArchSpec
+    recipe: Recipe
+    net_text: str  # the trial 30 of study cnn5k
+    recipe_text: str  # its stored recipe
+
+    @property
+    def text(self) -> str:
+        return f"{self.net_text}, with {self.recipe_text}"
 
 
-def _base(options: RunOptions, prefix: str) -> tuple[str, ArchSpec, Recipe]:
+def base_from(options: RunOptions, prefix: str = "ablation") -> Base:
+    """The base from --base / --from / --recipe; the name is `prefix` for the baseline,
+    `prefix.<study>-trial<N>` for a stored trial, `prefix.<stem>-<hash>` for a net from a file.
+    The recipe: --recipe, else the one the --base file carries, else the stored trial's, else
+    the reference recipe."""
+    base = _base(options, prefix)
+    if not options.recipe:
+        return base
+    recipe = load_recipe(options.recipe)
+    digest = hashlib.sha256(json.dumps(recipe.to_dict()).encode()).hexdigest()[:4]
+    given = f"the recipe given by --recipe ({options.recipe})"
+    return base._replace(name=f"{base.name}+recipe-{digest}", recipe=recipe, recipe_text=given)
+
+
+def _base(options: RunOptions, prefix: str) -> Base:
     base = options.base or "baseline"
     if base == "baseline":
         if options.base_study:
             raise UsageError("--from applies to --base trial:N only")
-        return prefix if prefix == "ablation" else f"{prefix}.baseline", BASELINE, REFERENCE_RECIPE
+        name = prefix if prefix == "ablation" else f"{prefix}.baseline"
+        net = "the pinned baseline (archs.BASELINE)"
+        return Base(name, BASELINE, REFERENCE_RECIPE, net, "the reference recipe")
     if not base.startswith("trial:"):
         if options.base_study:
             raise UsageError("--from applies to --base trial:N only")
         net = load_net(base)
-        return f"{prefix}.{net.key}", net.spec, net.recipe or REFERENCE_RECIPE
+        carried = "the recipe the file carries" if net.recipe else "the reference recipe"
+        where = "inline JSON" if net.stem == "inline" else f"`{net.source}`"
+        text = f"the net in {where} given as --base (spec hash {net.key[-4:]})"
+        return Base(f"{prefix}.{net.key}", net.spec, net.recipe or REFERENCE_RECIPE, text, carried)
     if not base[len("trial:") :].isdigit():
         raise UsageError(f"--base trial:N needs a trial number, got {base!r}")
     if not options.base_study:
@@ -194,7 +217,9 @@ def _base(options: RunOptions, prefix: str) -> tuple[str, ArchSpec, Recipe]:
     number = int(base[len("trial:") :])
     trial = trial_by_number(load_existing(options.base_study, options), number)
     spec, recipe = stored_proposal(trial)
-    return f"{prefix}.{options.base_study}-trial{number}", spec, recipe
+    text = f"trial {number} of study {options.base_study} (its stored spec)"
+    name = f"{prefix}.{options.base_study}-trial{number}"
+    return Base(name, spec, recipe, text, "its stored recipe")
 
 
 @dataclass(frozen=True)
@@ -208,14 +233,15 @@ class AblationStudy(CnnStudy):
         return "ablation"
 
     def configure(self, options: RunOptions) -> AblationStudy:
-        name, spec, recipe = base_from(options)
-        variants = variants_of(spec, recipe, options.variants)
+        base = base_from(options)
+        variants = variants_of(base.spec, base.recipe, options.variants)
         seeds = self.run_seeds(options)
         return dataclasses.replace(
             self,
-            name=name,
-            base_spec=spec,
-            base_recipe=recipe,
+            name=base.name,
+            about=base.text,
+            base_spec=base.spec,
+            base_recipe=base.recipe,
             variants=variants,
             sample=_sampler(variants),
             # seed-major: a run cut short still holds every variant at the seeds it reached

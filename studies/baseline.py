@@ -35,12 +35,14 @@ class RepeatStudy(CnnStudy):
             return self
         from studies.ablation import base_from
 
-        name, spec, recipe = base_from(options, prefix="baseline")
+        base = base_from(options, prefix="baseline")
+        name, spec, recipe = base.name, base.spec, base.recipe
         if name == "baseline.baseline":
             name = "baseline"
         return dataclasses.replace(
             self,
             name=name,
+            about=base.text,
             description=f"{spec.summary} ({recipe.summary}), 19 epochs or fewer, once per seed",
             base_spec=spec,
             base_recipe=recipe,

@@ -127,7 +127,8 @@ class RecipeStudy(CnnStudy):
     space: RecipeSpace = RECIPE_SPACE
 
     def configure(self, options: RunOptions) -> RecipeStudy:
-        name, spec, recipe = base_from(options, prefix="recipe")  # seeds: derived per trial
+        base = base_from(options, prefix="recipe")  # seeds: derived per trial
+        name, spec, recipe = base.name, base.spec, base.recipe
         warm = [params_for(recipe)]
         space = self.space.including(recipe)
         for sibling in sibling_recipes(options, name):
@@ -138,6 +139,7 @@ class RecipeStudy(CnnStudy):
         return dataclasses.replace(
             self,
             name=name,
+            about=f"{base.net_text}, its recipe tuned starting from {base.recipe_text}",
             base_spec=spec,
             base_recipe=recipe,
             space=space,

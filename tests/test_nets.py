@@ -32,6 +32,44 @@ def test_an_exported_spec_brings_its_recipe_and_names_the_study_by_file_and_hash
     assert ablation.base_recipe == net.recipe and ablation.base_spec == net.spec
     assert "no_augment" in ablation.variants and "sgd_onecycle" in ablation.variants
     assert "head_gap_conv" in ablation.variants and "head_conv_gap" not in ablation.variants
+    assert ablation.about == (
+        f"the net in `{WINNER}` given as --base (spec hash {net.key[-4:]}), with the recipe the"
+        " file carries"
+    )
+
+
+def test_each_base_says_in_words_what_it_is(tmp_path):
+    """What a fixed-net study runs on, stored on the study when it is created (its `about`)."""
+    plain = tmp_path / "net.json"
+    plain.write_text(json.dumps(SMALL))
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"optimizer": "adamw", "lr": 0.003}))
+    about = {
+        (study, base, given): configured(
+            STUDIES[study], RunOptions(base=base, recipe=given and str(recipe))
+        ).about
+        for study, base, given in [
+            ("ablation", None, None),
+            ("ablation", str(plain), None),
+            ("ablation", str(plain), "r"),
+            ("baseline", str(plain), None),
+            ("recipe", None, None),
+        ]
+    }
+    assert list(about.values()) == [
+        "the pinned baseline (archs.BASELINE), with the reference recipe",
+        f"the net in `{plain}` given as --base (spec hash {load_net(str(plain)).key[-4:]}),"
+        " with the reference recipe",
+        f"the net in `{plain}` given as --base (spec hash {load_net(str(plain)).key[-4:]}),"
+        f" with the recipe given by --recipe ({recipe})",
+        f"the net in `{plain}` given as --base (spec hash {load_net(str(plain)).key[-4:]}),"
+        " with the reference recipe",
+        "the pinned baseline (archs.BASELINE), its recipe tuned starting from the reference"
+        " recipe",
+    ]
+    assert configured(STUDIES["baseline"], RunOptions()).about is None  # the pinned baseline
+    inline = configured(STUDIES["ablation"], RunOptions(base=json.dumps(SMALL))).about
+    assert inline.startswith("the net in inline JSON given as --base (spec hash ")
 
 
 def test_recipe_precedence_is_flag_then_file_then_default(tmp_path):

@@ -329,6 +329,14 @@ def test_ablation_table_is_the_stored_variants_paired_by_seed(built, rendered):
     assert "- widths_x1.25: not trained: pruned: params 15," in text
     assert "With 1 interval(s) shown" in text and "about 0.05 of them" in text
     assert "for 1 epoch(s)" in text and "(seeds 1, 2, 3)" in text
+    # the base in words, as stored on the study when the run created it (not read from its name)
+    assert "Base: the pinned baseline (archs.BASELINE), with the reference recipe." in text
+    document = json.loads((built["out"] / "ablation" / "data.json").read_text())
+    assert document["about"] == "the pinned baseline (archs.BASELINE), with the reference recipe"
+    assert (
+        document["score"]
+        == "The value is the final epoch's test accuracy (nothing is selected on it)."
+    )
 
 
 def test_ablation_forest_plot_draws_the_table_deltas(built, rendered):

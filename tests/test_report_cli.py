@@ -57,7 +57,8 @@ def test_verdicts_in_words():
     assert verdict([-0.08, -0.02]).startswith("no detectable effect at n = 2")
 
 
-def test_the_base_is_named_from_the_stored_study_name():
+def test_a_base_stored_before_its_about_is_named_from_the_study_name():
+    """Studies stored before 2026-11-28 carry no `about`: the report reads the name instead."""
     pinned = "the pinned baseline (archs.BASELINE) with the reference recipe"
     assert base_text("ablation") == pinned
     assert base_text("ablation.cnn20k-trial25") == (

@@ -135,6 +135,8 @@ def test_a_second_restore_writes_nothing(first, run_dir, data_root, capsys):
     assert len(finished(url)) == 4
     study = optuna.load_study(study_name="ablation", storage=url)
     assert [s["command"].split()[2] for s in study.user_attrs["sessions"]] == ["search.restore"]
+    assert study.user_attrs["about"] == first["document"]["about"]  # the base, in words
+    assert first["document"]["about"].startswith("the pinned baseline (archs.BASELINE)")
     # the study restored into a new storage resumes under its settings: nothing left to train
     run_study(*ablation(url, data_root, (1, 2)))
     assert sorted(t.params["seed"] for t in finished(url)) == [1, 1, 2, 2]

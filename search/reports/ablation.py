@@ -99,7 +99,7 @@ def ablation_summary(optuna_study: optuna.Study) -> dict:
     expected, at_least_one = chance_exclusions(len(shown))
     trained = finished_runs(trials)
     return {
-        "base": base_text(optuna_study.study_name),
+        "base": optuna_study.user_attrs.get("about") or base_text(optuna_study.study_name),
         "variants": rows,
         "intervals": len(shown),
         "chance_exclusions": {"expected": expected, "at_least_one": at_least_one},
@@ -136,7 +136,8 @@ def change_text(base: TrialRecord | None, variant: TrialRecord | None) -> str:
 
 
 def base_text(study_name: str) -> str:
-    """What the base is, from the name the study was stored under (search/studies/ablation.py:
+    """What the base is, for a study stored before its `about` was (2026-11-28), from the name it
+    was stored under (studies/ablation.py:
     `ablation` for the pinned baseline, `ablation.<study>-trial<N>` for a stored trial,
     `ablation.<file stem>-<spec hash>` for a net from a file; `+recipe-<hash>` when --recipe
     replaced its recipe)."""

@@ -153,6 +153,7 @@ def study_document(storage, name: str, url: str, summary=None, kind=None) -> dic
         "storage": url,
         "uuid": optuna_study.user_attrs.get(STUDY_ID_KEY),
         "description": optuna_study.user_attrs.get("description"),
+        "about": optuna_study.user_attrs.get("about"),
         "direction": optuna_study.direction.name.lower(),
         "study_seed": optuna_study.user_attrs.get("seed"),
         "score": optuna_study.user_attrs.get("score"),

@@ -108,6 +108,8 @@ def create_or_load(study: StudyDef, options: RunOptions, storage) -> optuna.Stud
         created.set_user_attr("seed", seed)
         if study.source:
             created.set_user_attr("study_file", study.source)
+    if study.about and "about" not in created.user_attrs:
+        created.set_user_attr("about", study.about)
     if "kind" not in created.user_attrs:  # also on a study stored by an earlier version
         created.set_user_attr("kind", study.kind)
         created.set_user_attr("score", study.score_text)

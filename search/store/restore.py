@@ -56,6 +56,7 @@ _FIELDS = {
 TRIAL_KEYS = frozenset({"number", "state", "value", "sampled"})  # what every trial entry holds
 STUDY_ATTRS = {
     "description": "description",
+    "about": "about",
     "kind": "kind",
     "score": "score",
     "seed": "study_seed",

@@ -102,6 +102,9 @@ class StudyDef:
     needs_data: bool = True
     source: str | None = None  # the file that defined a study from outside the package
     source_sha256: str | None = None  # of that file's text, recorded on the stored study
+    # What the study is run on, in words (an ablation's base net and recipe), stored on the
+    # study when it is created, so a report says it without reading it back from the name.
+    about: str | None = None
 
     def enqueued(self, options: RunOptions) -> list[dict[str, Any]]:
         """Parameter sets to run before sampling (warm starts, one per seed, ...)."""
@@ -180,6 +183,8 @@ class CnnStudy(StudyDef):
 
     @property
     def score_text(self) -> str:
+        if self.value == "final_test_acc":
+            return "The value is the final epoch's test accuracy (nothing is selected on it)."
         if self.params_target is None:
             return super().score_text
         return (
