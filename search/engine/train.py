@@ -145,33 +145,11 @@ def train(
     """Train `model` on `data.train` per `recipe`; evaluate val and test after every epoch."""
     device = resolve_device(device) if isinstance(device, str) else device
     data = data.to(device)
-    memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
-    model.to(device=device, memory_format=memory_format)
-    torch.manual_seed(recipe.seed)  # dropout masks draw from the global generator
-    generator = torch.Generator().manual_seed(recipe.seed)  # shuffling (and augmentation on CPU)
-    draws = augment_generator(generator, device, recipe.seed)
-    optimizer = make_optimizer(model, recipe)
-    steps = math.ceil(len(data.train) / recipe.batch_size)
-    schedule, per_batch = make_schedule(optimizer, recipe, steps)
-    augment = Augment(recipe.augment_degrees, recipe.augment_translate)
+    loop = _Loop.start(model, recipe, device, len(data.train))
     history = History(device=str(device))
-    averaged = ema_model(model, recipe.ema)
-    evaluated = model if averaged is None else averaged.module
     for epoch in range(1, recipe.epochs + 1):
         started = time.perf_counter()
-        outcome = _train_epoch(
-            model,
-            data.train,
-            recipe,
-            optimizer,
-            schedule if per_batch else None,
-            generator,
-            augment if augment.active else None,
-            draws,
-            epoch,
-            on_progress,
-            averaged,
-        )
+        outcome = _train_epoch(loop, data.train, epoch, on_progress)
         if outcome is None:
             history.status, history.message = (
                 "diverged",
@@ -179,25 +157,69 @@ def train(
             )
             break
         train_seconds = time.perf_counter() - started
-        if schedule is not None and not per_batch:
-            schedule.step()
+        if loop.epoch_schedule is not None:
+            loop.epoch_schedule.step()
         record = EpochRecord(
             epoch=epoch,
             train_loss=outcome[0],
             train_acc=outcome[1],
-            val_acc=evaluate(evaluated, data.val, recipe.channels_last) if data.val else None,
-            test_acc=evaluate(evaluated, data.test, recipe.channels_last),
+            val_acc=evaluate(loop.evaluated, data.val, recipe.channels_last) if data.val else None,
+            test_acc=evaluate(loop.evaluated, data.test, recipe.channels_last),
             epoch_seconds=time.perf_counter() - started,
             images_per_second=len(data.train) / train_seconds,
-            lr=optimizer.param_groups[0]["lr"],
+            lr=loop.optimizer.param_groups[0]["lr"],
         )
         history.epochs.append(record)
         if on_epoch is not None and on_epoch(record):
             history.status, history.message = "stopped", f"stopped by callback after epoch {epoch}"
             break
-    if averaged is not None:  # the evaluated weights are the ones kept (saved, exported)
-        model.load_state_dict(averaged.module.state_dict())
+    if loop.averaged is not None:  # the evaluated weights are the ones kept (saved, exported)
+        model.load_state_dict(loop.averaged.module.state_dict())
     return history
+
+
+@dataclass
+class _Loop:
+    """What one training run carries from batch to batch and epoch to epoch."""
+
+    model: nn.Module
+    recipe: Recipe
+    optimizer: torch.optim.Optimizer
+    batch_schedule: torch.optim.lr_scheduler.LRScheduler | None  # stepped after every batch
+    epoch_schedule: torch.optim.lr_scheduler.LRScheduler | None  # stepped after every epoch
+    generator: torch.Generator  # shuffling (and augmentation on CPU)
+    augment: Augment | None
+    draws: torch.Generator  # augmentation draws (see augment_generator)
+    averaged: AveragedModel | None  # the moving average of the weights, when the recipe has one
+
+    @classmethod
+    def start(cls, model: nn.Module, recipe: Recipe, device: torch.device, images: int):
+        """Move the model, seed the generators, build optimizer, schedule and average."""
+        memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
+        model.to(device=device, memory_format=memory_format)
+        torch.manual_seed(recipe.seed)  # dropout masks draw from the global generator
+        generator = torch.Generator().manual_seed(recipe.seed)
+        draws = augment_generator(generator, device, recipe.seed)
+        optimizer = make_optimizer(model, recipe)
+        steps = math.ceil(images / recipe.batch_size)
+        schedule, per_batch = make_schedule(optimizer, recipe, steps)
+        augment = Augment(recipe.augment_degrees, recipe.augment_translate)
+        return cls(
+            model,
+            recipe,
+            optimizer,
+            schedule if per_batch else None,
+            None if per_batch else schedule,
+            generator,
+            augment if augment.active else None,
+            draws,
+            ema_model(model, recipe.ema),
+        )
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights evaluated (and kept): the moving average when there is one."""
+        return self.model if self.averaged is None else self.averaged.module
 
 
 def ema_model(model: nn.Module, decay: float) -> AveragedModel | None:
@@ -233,13 +255,13 @@ def reads_each_window(device: torch.device) -> bool:
 
 
 def _train_epoch(
-    model, split, recipe, optimizer, schedule, generator, augment, draws, epoch, on_progress,
-    averaged,
-):  # fmt: skip
+    loop: _Loop, split: Split, epoch: int, on_progress: OnProgress | None
+) -> tuple[float, float] | None:
     """One pass over `split`; (mean loss, accuracy %), or None when the loss diverged.
 
     The loss sum, the correct count and the worst check window stay on the device; on a GPU
     the host reads them once, at the end of the epoch (one synchronisation per epoch)."""
+    model, recipe, optimizer, averaged = loop.model, loop.recipe, loop.optimizer, loop.averaged
     model.train()
     device = split.images.device
     autocast = _autocast(recipe, device)
@@ -250,7 +272,7 @@ def _train_epoch(
     worst = torch.zeros((), device=device)  # largest window loss so far; NaN stays NaN
     window_start, seen, started = loss_sum.clone(), 0, time.perf_counter()
     for index, (images, labels) in enumerate(
-        batches(split, recipe.batch_size, generator, augment, draws)
+        batches(split, recipe.batch_size, loop.generator, loop.augment, loop.draws)
     ):
         with autocast:
             output = model(_layout(images, recipe.channels_last))
@@ -260,8 +282,8 @@ def _train_epoch(
         optimizer.step()
         if averaged is not None:
             averaged.update_parameters(model)
-        if schedule is not None:
-            schedule.step()
+        if loop.batch_schedule is not None:
+            loop.batch_schedule.step()
         loss_sum += loss.detach() * len(labels)
         correct += (output.argmax(dim=1) == labels).sum()
         seen += len(labels)
