@@ -62,29 +62,9 @@ def sheet_section(
         if sheet_factor * right_factor < 0
         else "the same sign, a different size"
     )
-    higher = all(
-        all(s > c for c, s in zip(curves[lr][1:], sheet_curves[lr][1:], strict=True))
-        for lr in curves
-    )
     ratios = effect["sheet / correct at 100"]
     steps = len(next(iter(curves.values()))) - 1
-    rising = [
-        f"{lr} (it rises at steps {found})"
-        for lr, found in zip(effect["lr"], effect["sheet rises at steps"], strict=True)
-        if found != "none"
-    ]
-    rising_text = (
-        f" The sheet's curve is not even monotone at lr = {'; '.join(rising)}."
-        if rising
-        else " All of the sheet's curves are still monotone."
-    )
-    higher_text = (
-        "The sheet's error is higher than the correct one at every step after step 0, at every"
-        " rate, so its published curves understate how fast correct backpropagation learns"
-        " this example"
-        if higher
-        else "The sheet's error is not above the correct one at every step"
-    )
+    higher_text, rising_text = _replay_texts(curves, sheet_curves, effect)
     return f"""## The reference sheet's formula errors, and what they do to its curves
 
 Four of the sheet's derivative formulas differ from the chain rule (δ_o1 = (a_o1 − t1)·a_o1(1 −
@@ -118,6 +98,35 @@ Each error on its own (the correct gradients with only that formula replaced by 
 E_total after {steps} updates. {_dominant(alone)}
 
 {markdown_table(alone)}"""
+
+
+def _replay_texts(
+    curves: dict[float, list[float]], sheet_curves: dict[float, list[float]], effect: pd.DataFrame
+) -> tuple[str, str]:
+    """In words: whether the sheet's replayed error is above the correct one at every step, and
+    at which rates its curve is not monotone."""
+    higher = all(
+        all(s > c for c, s in zip(curves[lr][1:], sheet_curves[lr][1:], strict=True))
+        for lr in curves
+    )
+    rising = [
+        f"{lr} (it rises at steps {found})"
+        for lr, found in zip(effect["lr"], effect["sheet rises at steps"], strict=True)
+        if found != "none"
+    ]
+    rising_text = (
+        f" The sheet's curve is not even monotone at lr = {'; '.join(rising)}."
+        if rising
+        else " All of the sheet's curves are still monotone."
+    )
+    higher_text = (
+        "The sheet's error is higher than the correct one at every step after step 0, at every"
+        " rate, so its published curves understate how fast correct backpropagation learns"
+        " this example"
+        if higher
+        else "The sheet's error is not above the correct one at every step"
+    )
+    return higher_text, rising_text
 
 
 def _dominant(alone: pd.DataFrame) -> str:

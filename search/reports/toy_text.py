@@ -115,17 +115,28 @@ def curves_section(curves: dict[float, list[float]]) -> str:
     start = curves[rates[0]][0]
     steps = len(curves[rates[0]]) - 1
     squared_norm = sum(g * g for g in gradients(INITIAL_WEIGHTS))
-    falling = [
-        lr for lr in rates if all(b < a for a, b in zip(curves[lr], curves[lr][1:], strict=False))
-    ]
-    ordered = all(
-        all(
-            curves[high][step] < curves[low][step]
-            for low, high in zip(rates, rates[1:], strict=False)
-        )
-        for step in range(1, steps + 1)
-    )
-    table = pd.DataFrame(
+    best = min(rates, key=lambda lr: curves[lr][-1])
+    falling_text, ordered_text, verdict, slowing_text = _findings(curves, best)
+    return f"""## What the curves show
+
+All {len(rates)} curves start at E_total = {start:.10f}: the initial weights do not depend on
+the rate.
+{falling_text}, and {ordered_text}. To first order a step lowers E_total by lr·‖∇E‖², so the
+first drop grows in proportion to the rate while the step is small; the ratio column shows how
+far that holds (‖∇E‖² = {n(squared_norm)} at the initial weights). {verdict}
+({n(curves[best][-1])} after {steps} updates, against {n(curves[rates[0]][-1])} at
+lr = {rates[0]}).{slowing_text}
+
+{markdown_table(_curves_table(curves, squared_norm))}
+
+![One chart per learning rate; dashed: the reference sheet's formulas](small_multiples.png)"""
+
+
+def _curves_table(curves: dict[float, list[float]], squared_norm: float) -> pd.DataFrame:
+    """Per rate: the first and last drops, the first-order prediction, the halving step."""
+    rates = list(curves)
+    start, steps = curves[rates[0]][0], len(curves[rates[0]]) - 1
+    return pd.DataFrame(
         {
             "lr": rates,
             "first drop": [curves[lr][0] - curves[lr][1] for lr in rates],
@@ -140,6 +151,23 @@ def curves_section(curves: dict[float, list[float]]) -> str:
             f"E_total at {steps} / at 0": [curves[lr][-1] / start for lr in rates],
         }
     )
+
+
+def _findings(curves: dict[float, list[float]], best: float) -> tuple[str, str, str, str]:
+    """What the curves show, in words: which fall at every step, whether a larger rate is
+    always lower, the verdict on the best rate, and whether the curves flatten."""
+    rates = list(curves)
+    steps = len(curves[rates[0]]) - 1
+    falling = [
+        lr for lr in rates if all(b < a for a, b in zip(curves[lr], curves[lr][1:], strict=False))
+    ]
+    ordered = all(
+        all(
+            curves[high][step] < curves[low][step]
+            for low, high in zip(rates, rates[1:], strict=False)
+        )
+        for step in range(1, steps + 1)
+    )
     falling_text = (
         "Every curve falls at every step"
         if falling == rates
@@ -153,7 +181,6 @@ def curves_section(curves: dict[float, list[float]]) -> str:
         else "the ordering by learning rate is not the same at every step"
     )
     slowing = all(curves[lr][-2] - curves[lr][-1] < curves[lr][0] - curves[lr][1] for lr in rates)
-    best = min(rates, key=lambda lr: curves[lr][-1])
     verdict = (
         f"None of the {len(rates)} rates is large enough to overshoot on this surface within"
         f" {steps} updates, so the largest, {rates[-1]}, reaches the lowest error"
@@ -167,19 +194,7 @@ def curves_section(curves: dict[float, list[float]]) -> str:
         if slowing
         else ""
     )
-    return f"""## What the curves show
-
-All {len(rates)} curves start at E_total = {start:.10f}: the initial weights do not depend on
-the rate.
-{falling_text}, and {ordered_text}. To first order a step lowers E_total by lr·‖∇E‖², so the
-first drop grows in proportion to the rate while the step is small; the ratio column shows how
-far that holds (‖∇E‖² = {n(squared_norm)} at the initial weights). {verdict}
-({n(curves[best][-1])} after {steps} updates, against {n(curves[rates[0]][-1])} at
-lr = {rates[0]}).{slowing_text}
-
-{markdown_table(table)}
-
-![One chart per learning rate; dashed: the reference sheet's formulas](small_multiples.png)"""
+    return falling_text, ordered_text, verdict, slowing_text
 
 
 def _first_at_or_below(curve: list[float], level: float) -> str:
