@@ -377,7 +377,7 @@ def test_one_reference_epoch_on_all_training_images(mnist_arrays):
 
 
 def test_label_smoothing_is_cross_entropys():
-    from search.engine.train import nll
+    from search.engine.optim import nll
 
     logits = torch.randn(32, 10, generator=torch.Generator().manual_seed(3))
     labels = torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(4))

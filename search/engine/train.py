@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from archs import ArchSpec, build
 from search.engine.data import Augment, Data, Split, batches
+from search.engine.optim import ema_model, make_optimizer, make_schedule, nll
 from search.errors import UsageError
 from search.study.recipe import Recipe
 
@@ -88,33 +88,6 @@ def warm_up() -> None:
     """Import now what the first trial would import on its clock: building the first optimizer
     imports torch._dynamo (~1.5-2 s of CPU on 2 cores)."""
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-
-
-def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    params = model.parameters()
-    if recipe.optimizer == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=recipe.lr,
-            momentum=recipe.momentum,
-            nesterov=recipe.nesterov and recipe.momentum > 0,
-            weight_decay=recipe.weight_decay,
-        )
-    kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[recipe.optimizer]
-    return kind(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-
-
-def make_schedule(optimizer, recipe: Recipe, steps_per_epoch: int):
-    """(scheduler or None, steps per batch?): onecycle steps per batch, step per epoch."""
-    if recipe.schedule == "onecycle":
-        total = recipe.epochs * steps_per_epoch
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=total), True
-    if recipe.schedule == "step":
-        schedule = torch.optim.lr_scheduler.StepLR(
-            optimizer, recipe.step_epochs, recipe.step_gamma
-        )
-        return schedule, False
-    return None, False
 
 
 def evaluate(model: nn.Module, split: Split, channels_last: bool = False) -> float:
@@ -220,22 +193,6 @@ class _Loop:
     def evaluated(self) -> nn.Module:
         """The weights evaluated (and kept): the moving average when there is one."""
         return self.model if self.averaged is None else self.averaged.module
-
-
-def ema_model(model: nn.Module, decay: float) -> AveragedModel | None:
-    """An exponential moving average of `model`'s weights and BatchNorm buffers (None: off)."""
-    if not decay:
-        return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-
-
-def nll(output: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:
-    """Negative log-likelihood of log-probabilities, with label smoothing: (1 - s) of the target
-    on the true class and s spread evenly over all classes (as F.cross_entropy does)."""
-    loss = F.nll_loss(output, labels)
-    if not smoothing:
-        return loss
-    return (1 - smoothing) * loss + smoothing * (-output.mean(dim=1)).mean()
 
 
 def augment_generator(generator: torch.Generator, device: torch.device, seed: int):
