@@ -1,4 +1,4 @@
-"""Helpers of tests/test_report.py: a study whose trials fail and get pruned, and table parsing.
+"""Helpers of tests/reports/test_report.py: a study whose trials fail and get pruned; tables.
 
 `FAULTY` runs five trials with the real runner: 0 and 4 complete, 1 raises in `sample` (FAIL),
 2 is over the parameter limit (PRUNED before training), 3 is pruned by its pruner after epoch 1.

@@ -24,7 +24,7 @@ MAX_AUTO_WORKERS = 8
 GPU_AUTO_WORKERS = 4  # on a GPU: 3.6x the trials/hour of 1, and 8 no better (reports/gpu)
 DISMISS_GRACE_SECONDS = 10
 # The registered studies that train no net (studies/*.py with needs_data=False): they run in
-# the launcher's process whatever --workers says (tests/test_workers.py checks the set).
+# the launcher's process whatever --workers says (tests/workers/test_workers.py checks the set).
 DATA_FREE_STUDIES = frozenset({"lr-sweep"})
 
 

@@ -49,7 +49,7 @@ def test_samples_use_the_new_vocabulary_and_the_limit_is_4000_inclusive():
 
 def test_warm_start_rebuilds_the_cnn5k_winner_and_each_entry_fits_the_limit():
     exported = json.loads(
-        (Path(__file__).parents[1] / "reports/cnn5k/trial30/spec.json").read_text()
+        (Path(__file__).parents[2] / "reports/cnn5k/trial30/spec.json").read_text()
     )
     reference = STUDY.sample(optuna.trial.FixedTrial(CNN5K_TRIAL_30))
     assert reference.spec.summary == exported["summary"]

@@ -21,7 +21,7 @@ from search.reports.ablation import base_text
 from search.reports.data import pareto_front
 from search.reports.stats import chance_exclusions, paired_deltas, paired_interval, verdict
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_paired_interval_by_hand():

@@ -26,7 +26,7 @@ from search.study.recipe import REFERENCE_RECIPE
 from studies import STUDIES
 from studies.cnn20k import params_for
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WIDE = ArchSpec(blocks=((16, 32, 32), (32, 32)), transitions=(Transition(width=16),))
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", "--workers", "1"]
 

@@ -13,7 +13,7 @@ from archs import ArchSpec, build
 from search.benchmarks import gpu as bench_gpu
 from search.study.recipe import Recipe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_pinned_winner_is_the_exported_cnn5k_trial_30():
