@@ -114,3 +114,18 @@ def test_no_import_cycles_between_modules():
         if module not in seen:
             visit(module, [module])
     assert cycles == []
+
+
+def test_the_tests_mirror_the_layers_and_no_test_folder_shadows_a_package():
+    """A folder under tests/ without __init__.py, named like a package, is a namespace package
+    that wins over an editable install's package when tests/ is on the import path and the
+    repository root is not (a script importing the test helpers): `import archs` would find
+    the folder (seen 2026-11-28, before tests/archs was renamed tests/arch)."""
+    packages = {p.parent.name for p in REPO_ROOT.glob("*/__init__.py")}
+    assert {"archs", "search", "studies"} <= packages
+    folders = {p.name for p in (REPO_ROOT / "tests").iterdir() if p.is_dir()} - {"__pycache__"}
+    assert folders & packages == set()
+    assert folders == {
+        "arch", "engine", "store", "study", "runner", "workers", "console", "reports", "commands"
+    }  # fmt: skip
+    assert not list((REPO_ROOT / "tests").glob("*/__init__.py"))
