@@ -170,8 +170,8 @@ class Base(NamedTuple):
     name: str
     spec: ArchSpec
     recipe: Recipe
-    net_text: str  # the trial 30 of study cnn5k
-    recipe_text: str  # its stored recipe
+    net_text: str  # e.g. "trial 30 of study cnn5k (its stored spec)"
+    recipe_text: str  # e.g. "its stored recipe"
 
     @property
     def text(self) -> str:

@@ -106,8 +106,8 @@ of at most {max(i1, i2):g}.
 A new forward pass gives E_total = {after["E_total"]:.10f}, {n(r["E_total"] - after["E_total"])}
 lower. That is one row of the spreadsheet; the curves repeat it {len(rows) - 1} times.
 
-The analytic gradients are proved in `tests/study/test_toy.py` against torch autograd (float64) at the
-initial weights and at 100 random weight vectors, and against central finite differences."""
+The analytic gradients are proved in `tests/study/test_toy.py` against torch autograd (float64)
+at the initial weights and at 100 random weight vectors, and against central finite differences."""
 
 
 def curves_section(curves: dict[float, list[float]]) -> str:
