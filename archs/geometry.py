@@ -8,11 +8,11 @@ the size: d * (k - 1) / 2 on each side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from archs.spec import ArchSpec
+    from archs.spec import ArchSpec, Transition
 
 
 @dataclass(frozen=True)
@@ -32,22 +32,7 @@ class LayerGeometry:
 
 def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
     """Every spatial layer of `spec` in order, with output size and receptive field."""
-    layers: list[LayerGeometry] = []
-    channels, size, rf, jump = spec.in_channels, spec.input_size, 1, 1
-
-    def add(
-        name: str, kind: str, out: int, kernel: int, stride: int, new_size: int, **more
-    ) -> None:
-        nonlocal channels, size, rf, jump
-        span = more.get("dilation", 1) * (kernel - 1) + 1
-        rf, jump = rf + (span - 1) * jump, jump * stride
-        layers.append(
-            LayerGeometry(
-                name, kind, channels, out, kernel, new_size, rf, jump, stride=stride, **more
-            )
-        )
-        channels, size = out, new_size
-
+    trace = _Trace(spec.in_channels, spec.input_size)
     conv_index = 0
     for block_index, block in enumerate(spec.blocks):
         same = spec.padding[block_index] == 1
@@ -55,29 +40,64 @@ def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
             conv_index += 1
             kernel, dilation, separable = spec.conv_at(block_index, position)
             span = dilation * (kernel - 1) + 1
-            kind = f"{'sep' if separable else ''}conv{kernel}x{kernel}" + (
-                f" d{dilation}" if dilation > 1 else ""
-            )
-            new_size = size if same else size - span + 1
-            add(f"conv{conv_index}", kind, width, kernel, 1, new_size,
-                dilation=dilation, separable=separable)  # fmt: skip
+            kind = _conv_kind(kernel, dilation, separable)
+            new_size = trace.size if same else trace.size - span + 1
+            trace.add(f"conv{conv_index}", kind, width, kernel, 1, new_size,
+                      dilation=dilation, separable=separable)  # fmt: skip
         if block_index < len(spec.transitions):
-            transition = spec.transitions[block_index]
-            if transition.pool == "conv":  # 3x3, stride 2, padding 1: ceil(size / 2)
-                add(f"pool{block_index + 1}", "conv3x3 s2", channels, 3, 2, (size - 1) // 2 + 1)
-            else:
-                add(f"pool{block_index + 1}", "maxpool", channels, 2, 2, size // 2)
-            if transition.width:
-                add(f"trans{block_index + 1}", "conv1x1", transition.width, 1, 1, size)
+            _add_transition(trace, spec.transitions[block_index], block_index + 1)
+    _add_head(trace, spec)
+    return trace.layers
+
+
+@dataclass
+class _Trace:
+    """The walk through a spec so far: the layers added, and the channels, size, rf and jump
+    after the last of them."""
+
+    channels: int
+    size: int
+    rf: int = 1
+    jump: int = 1
+    layers: list[LayerGeometry] = field(default_factory=list)
+
+    def add(
+        self, name: str, kind: str, out: int, kernel: int, stride: int, new_size: int, **more
+    ) -> None:
+        span = more.get("dilation", 1) * (kernel - 1) + 1
+        self.rf, self.jump = self.rf + (span - 1) * self.jump, self.jump * stride
+        geometry = (self.channels, out, kernel, new_size, self.rf, self.jump)
+        self.layers.append(LayerGeometry(name, kind, *geometry, stride=stride, **more))
+        self.channels, self.size = out, new_size
+
+
+def _conv_kind(kernel: int, dilation: int, separable: bool) -> str:
+    """conv3x3, sepconv5x5, conv3x3 d2, ..."""
+    return f"{'sep' if separable else ''}conv{kernel}x{kernel}" + (
+        f" d{dilation}" if dilation > 1 else ""
+    )
+
+
+def _add_transition(trace: _Trace, transition: Transition, number: int) -> None:
+    """The downsampling after block `number`, then its optional 1x1 conv."""
+    if transition.pool == "conv":  # 3x3, stride 2, padding 1: ceil(size / 2)
+        trace.add(f"pool{number}", "conv3x3 s2", trace.channels, 3, 2, (trace.size - 1) // 2 + 1)
+    else:
+        trace.add(f"pool{number}", "maxpool", trace.channels, 2, 2, trace.size // 2)
+    if transition.width:
+        trace.add(f"trans{number}", "conv1x1", transition.width, 1, 1, trace.size)
+
+
+def _add_head(trace: _Trace, spec: ArchSpec) -> None:
+    """The classifier's layers, in the order `spec.head` names them."""
     if spec.head == "gap_conv":
-        add("gap", "gap", channels, size, 1, 1)
-        add("head", "conv1x1", spec.classes, 1, 1, 1)
+        trace.add("gap", "gap", trace.channels, trace.size, 1, 1)
+        trace.add("head", "conv1x1", spec.classes, 1, 1, 1)
     elif spec.head == "conv_gap":
-        add("head", "conv1x1", spec.classes, 1, 1, size)
-        add("gap", "gap", channels, size, 1, 1)
+        trace.add("head", "conv1x1", spec.classes, 1, 1, trace.size)
+        trace.add("gap", "gap", trace.channels, trace.size, 1, 1)
     else:  # conv_reduce: one conv whose kernel covers the whole remaining map
-        add("head", "conv", spec.classes, max(size, 1), 1, 1)
-    return layers
+        trace.add("head", "conv", spec.classes, max(trace.size, 1), 1, 1)
 
 
 def is_conv(layer: LayerGeometry) -> bool:

@@ -47,12 +47,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def _main(args, argv: list[str]) -> int:
-    import optuna
-
-    from search.store.provenance import record_session, study_uuid
-    from search.store.restore import STUDY_ATTRS, finished, planned, read_report
-    from search.store.settings import SETTINGS_KEY
-    from search.store.storage import open_storage, resolve_url, storage_file, study_names
+    from search.store.provenance import record_session
+    from search.store.restore import read_report
+    from search.store.storage import open_storage, resolve_url, storage_file
 
     path = Path(args.report)
     path = path / "data.json" if path.is_dir() else path
@@ -64,45 +61,56 @@ def _main(args, argv: list[str]) -> int:
     if file is not None and not file.exists():
         trials = _new_study_trials(document, path, name)  # its errors before the file exists
     storage = open_storage(url, heartbeat=False)
-    if name in study_names(storage):
-        optuna_study = optuna.load_study(study_name=name, storage=storage)
-        trials = planned(optuna_study, document, str(path))
-    else:
-        if trials is None:
-            trials = _new_study_trials(document, path, name)
-        optuna_study = optuna.create_study(
-            storage=storage, study_name=name, direction=document["direction"]
-        )
-        for attr, key in STUDY_ATTRS.items():
-            if document.get(key) is not None:
-                optuna_study.set_user_attr(attr, document[key])
-        older = (document.get("summary") or {}).get("base")  # an ablation's report before 11-28
-        if document.get("about") is None and isinstance(older, str):
-            optuna_study.set_user_attr("about", older)
-        optuna_study.set_user_attr(SETTINGS_KEY, document["settings"])
-        study_uuid(optuna_study)
+    optuna_study, trials = _target_study(storage, document, path, name, trials)
     for trial in trials:
         optuna_study.add_trial(trial)
-    record_session(
-        optuna_study,
-        argv,
-        prog=PROG,
-        restored={
-            "report": str(path),
-            "trials": len(trials),
-            "storage": document.get("storage"),
-            "uuid": document.get("uuid"),
-        },
+    restored = {"report": str(path), "trials": len(trials)}
+    restored |= {"storage": document.get("storage"), "uuid": document.get("uuid")}
+    record_session(optuna_study, argv, prog=PROG, restored=restored)
+    print(_summary(document, path, name, url, len(trials)))
+    return 0
+
+
+def _target_study(storage, document: dict, path: Path, name: str, trials: list | None):
+    """The study to restore into, loaded or created, and the trials it still lacks."""
+    import optuna
+
+    from search.store.provenance import study_uuid
+    from search.store.restore import STUDY_ATTRS, planned
+    from search.store.settings import SETTINGS_KEY
+    from search.store.storage import study_names
+
+    if name in study_names(storage):
+        optuna_study = optuna.load_study(study_name=name, storage=storage)
+        return optuna_study, planned(optuna_study, document, str(path))
+    if trials is None:
+        trials = _new_study_trials(document, path, name)
+    optuna_study = optuna.create_study(
+        storage=storage, study_name=name, direction=document["direction"]
     )
+    for attr, key in STUDY_ATTRS.items():
+        if document.get(key) is not None:
+            optuna_study.set_user_attr(attr, document[key])
+    older = (document.get("summary") or {}).get("base")  # an ablation's report before 11-28
+    if document.get("about") is None and isinstance(older, str):
+        optuna_study.set_user_attr("about", older)
+    optuna_study.set_user_attr(SETTINGS_KEY, document["settings"])
+    study_uuid(optuna_study)
+    return optuna_study, trials
+
+
+def _summary(document: dict, path: Path, name: str, url: str, restored: int) -> str:
+    """The one line a restore prints: what went where, and what a report holds that did not."""
+    from search.store.restore import finished
+
     skipped = len(document["trials"]) - len(finished(document))
     companion = len((document.get("companion") or {}).get("trials") or [])
     left = [f"{skipped} unfinished trials"] if skipped else []
     left += [f"{companion} confirmation runs"] if companion else []
-    print(
-        f"restored {len(trials)} finished trials of {document['name']} from {path} into study"
+    return (
+        f"restored {restored} finished trials of {document['name']} from {path} into study"
         f" {name!r} in {url}" + (f" (not restored: {', '.join(left)})" if left else "")
     )
-    return 0
 
 
 def _new_study_trials(document: dict, path: Path, name: str) -> list:

@@ -227,6 +227,11 @@ def check_used(args, study) -> None:
 
 
 def unused(args, study) -> list[str]:
+    """Each option given that the study or the mode (--replay, --export) would ignore."""
+    return _unused_by_study(args, study) + _unused_by_mode(args)
+
+
+def _unused_by_study(args, study) -> list[str]:
     from search.study.definitions import CnnStudy
 
     name = args.study
@@ -255,6 +260,13 @@ def unused(args, study) -> list[str]:
     for option in ("epochs", "train_limit"):
         if getattr(args, option) is not None and not study.needs_data:
             found.append(f"--{option.replace('_', '-')}: {name} trains on no data")
+    if (args.max_params or args.max_flops) and not cnn:
+        found.append(f"--max-params/--max-flops: {name} trains no CNN (they apply to CNN studies)")
+    return found
+
+
+def _unused_by_mode(args) -> list[str]:
+    found = []
     mode = "--replay" if args.replay is not None else "--export" if args.export else None
     if mode:  # a stored trial is retrained or written as it was stored
         for option in ("trials", "timeout", "seeds", "epochs", "train_limit", "val_size"):
@@ -263,8 +275,6 @@ def unused(args, study) -> list[str]:
                 found.append(f"{flag} does not apply to {mode} (the trial runs as stored)")
         if args.no_confirm:
             found.append(f"--no-confirm does not apply to {mode}")
-    if (args.max_params or args.max_flops) and not cnn:
-        found.append(f"--max-params/--max-flops: {name} trains no CNN (they apply to CNN studies)")
     for option in ("confirmation_seed", "force"):
         if getattr(args, option) not in (None, False) and mode != "--export":
             found.append(f"--{option.replace('_', '-')} applies to --export only")

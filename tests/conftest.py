@@ -4,7 +4,8 @@ The data root is $MNIST_ROOT, else the repository's sibling `../shared/data`. Wh
 files are not there, tests that need them skip, except under REQUIRE_MNIST=1 (CI sets it), where
 they fail: a real-data test must never be skipped silently in CI. No test may reach a public
 mirror: MNIST_OFFLINE=1 is set for the whole run (and the processes it starts); the fetch tests
-opt back in against a mirror they serve on 127.0.0.1.
+opt back in against a mirror they serve on 127.0.0.1. The processes the tests start import this
+checkout's packages (PYTHONPATH), not whichever checkout an editable install points at.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ os.environ["MNIST_OFFLINE"] = "1"  # before any test runs; inherited by every su
 os.environ.pop("MNIST_MIRROR", None)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 SIBLING_DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
 
 

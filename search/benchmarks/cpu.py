@@ -147,6 +147,16 @@ def bench_workers(
     load_mnist(data_root)  # fetched once here if missing, before any process reads it
     print(f"machine: {machine()}", flush=True)
     ceiling = loop_ceiling(data_root, workers, batches)
+    runs = _alternating_runs(data_root, workers, train_images, trials, repeats)
+    _print_ratios(runs, workers, repeats, ceiling)
+    return 0
+
+
+def _alternating_runs(
+    data_root: str | None, workers: int, train_images: int, trials: int, repeats: int
+) -> dict[int, list[tuple[float, float]]]:
+    """(end-to-end seconds, seconds in trials) of each run, by worker count, printed as they
+    finish; every run gets its own storage, all in one temporary folder removed at the end."""
     folder = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     runs: dict[int, list[tuple[float, float]]] = {1: [], workers: []}
     images = trials * train_images
@@ -165,6 +175,13 @@ def bench_workers(
                 )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return runs
+
+
+def _print_ratios(
+    runs: dict[int, list[tuple[float, float]]], workers: int, repeats: int, ceiling: float
+) -> None:
+    """N workers against 1 on the fastest run of each, then per repeat when there are several."""
     fastest = {
         count: [min(clock) for clock in zip(*times, strict=True)] for count, times in runs.items()
     }
@@ -182,7 +199,6 @@ def bench_workers(
             + "; in trials "
             + ", ".join(f"{one[1] / many[1]:.2f}" for one, many in pairs)
         )
-    return 0
 
 
 def loop_ceiling(data_root: str | None, workers: int, batches: int) -> float:

@@ -134,15 +134,34 @@ def bench_workers_device(
     json_path: str | None = None,
 ) -> int:
     """Trials/hour of the baseline repeat study (1 epoch per trial) with each worker count."""
-    from search.benchmarks.cpu import workers_run
-
     device = resolve_device(device_name)
     counts = tuple(c for c in counts if c <= (os.cpu_count() or 1)) or (1,)
     if trials < max(counts):
         raise UsageError(f"--trials {trials}: give every worker a trial (at least {max(counts)})")
     load_mnist(data_root)  # fetched once here if missing, before any worker reads it
-    results = {"machine": machine(), "device": str(device), "trials": trials, "runs": []}
+    results = {"machine": machine(), "device": str(device), "trials": trials}
     print(f"machine: {results['machine']}", flush=True)
+    results["runs"] = _runs_by_count(data_root, device, counts, train_images, trials)
+    results["best_workers"] = best_count(results["runs"])
+    one = results["runs"][0]["trials_per_hour"]
+    print(
+        "trials/hour against 1 worker: "
+        + ", ".join(f"{r['workers']}: {r['trials_per_hour'] / one:.2f}x" for r in results["runs"])
+        + f"; best: {results['best_workers']} workers",
+        flush=True,
+    )
+    write_json(json_path, results)
+    return 0
+
+
+def _runs_by_count(
+    data_root: str | None, device, counts: tuple[int, ...], train_images: int, trials: int
+) -> list[dict]:
+    """One study run per worker count, each on its own storage in a temporary folder removed
+    at the end: its seconds and trials/hour, printed as it finishes."""
+    from search.benchmarks.cpu import workers_run
+
+    runs = []
     folder = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     try:
         for count in counts:
@@ -157,7 +176,7 @@ def bench_workers_device(
                 "trials_per_hour": 3600 * trials / in_trials,
                 "trials_per_hour_end_to_end": 3600 * trials / seconds,
             }
-            results["runs"].append(run)
+            runs.append(run)
             print(
                 f"{count} worker(s) on {device}: {trials} trials x 1 epoch x {train_images:,}"
                 f" images: in trials {in_trials:.1f}s = {run['trials_per_hour']:,.0f}"
@@ -167,16 +186,7 @@ def bench_workers_device(
             )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    results["best_workers"] = best_count(results["runs"])
-    one = results["runs"][0]["trials_per_hour"]
-    print(
-        "trials/hour against 1 worker: "
-        + ", ".join(f"{r['workers']}: {r['trials_per_hour'] / one:.2f}x" for r in results["runs"])
-        + f"; best: {results['best_workers']} workers",
-        flush=True,
-    )
-    write_json(json_path, results)
-    return 0
+    return runs
 
 
 def best_count(runs: list[dict], within: float = 0.05) -> int:
@@ -202,11 +212,8 @@ def evidence(
     import datetime
 
     import optuna
-    from optuna.trial import TrialState
 
-    from search.reports.confirmations import confirmation_summaries
     from search.store.record import TrialRecord
-    from search.study.claim import TARGET_ACC
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     begin = datetime.datetime.fromtimestamp(started)
@@ -218,34 +225,54 @@ def evidence(
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
     ends = [t.datetime_complete for t in trained]
     span = (max(ends) - begin).total_seconds() if ends else 0.0
+    confirmations, first_confirmed = _confirmations(storage, study_name, begin, seeds)
     result = {
         "study": study_name,
         "trial_states": states,
         "trials_trained": len(trained),
         "search_seconds": span,
         "trials_per_hour": 3600 * len(trained) / span if span else 0.0,
-        "confirmations": [],
-        "first_confirmed_seconds": None,
+        "confirmations": confirmations,
+        "first_confirmed_seconds": first_confirmed,
     }
+    write_json(json_path, result)
+    return result
+
+
+def _confirmations(
+    storage: str, study_name: str, begin, seeds: int
+) -> tuple[list[dict], float | None]:
+    """The companion study's summary rows, each with the seconds after `begin` when its last
+    seed ended, and the first of those that met the target with all `seeds` seeds; no companion
+    yet: ([], None)."""
+    import optuna
+
+    from search.reports.confirmations import confirmation_summaries
+    from search.study.claim import TARGET_ACC
+
     try:
         companion = optuna.load_study(study_name=f"{study_name}.confirm", storage=storage)
     except KeyError:
-        companion = None
-    if companion is not None:
-        done_at: dict[int, datetime.datetime] = {}  # the last seed's end, per confirmed trial
-        for run in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            source = run.params["source_trial"]
-            done_at[source] = max(
-                done_at.get(source, run.datetime_complete), run.datetime_complete
-            )
-        for row in confirmation_summaries(companion):
-            row["done_seconds"] = (done_at[row["source_trial"]] - begin).total_seconds()
-            result["confirmations"].append(row)
-        met = [
-            r["done_seconds"]
-            for r in result["confirmations"]
-            if r["mean"] >= TARGET_ACC and len(r["seeds"]) >= seeds
-        ]
-        result["first_confirmed_seconds"] = min(met) if met else None
-    write_json(json_path, result)
-    return result
+        return [], None
+    done_at = _last_seed_ends(companion)
+    confirmations = []
+    for row in confirmation_summaries(companion):
+        row["done_seconds"] = (done_at[row["source_trial"]] - begin).total_seconds()
+        confirmations.append(row)
+    met = [
+        r["done_seconds"]
+        for r in confirmations
+        if r["mean"] >= TARGET_ACC and len(r["seeds"]) >= seeds
+    ]
+    return confirmations, min(met) if met else None
+
+
+def _last_seed_ends(companion) -> dict:
+    """When the last seed of each confirmed trial ended (a datetime per source trial number)."""
+    from optuna.trial import TrialState
+
+    done_at = {}
+    for run in companion.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        source = run.params["source_trial"]
+        done_at[source] = max(done_at.get(source, run.datetime_complete), run.datetime_complete)
+    return done_at

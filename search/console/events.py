@@ -222,6 +222,19 @@ def _end_text(row: dict) -> str:
 def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
     """The leaderboard as a rich table: the live view and `python -m search.leaderboard` use it."""
     show_value = any(row["best_val_acc"] is None and row["value"] is not None for row in rows)
+    # A recipe search (one spec, many recipes): the recipe is what tells the rows apart.
+    show_recipe = (
+        len({row["summary"] for row in rows}) == 1 and len({row.get("recipe") for row in rows}) > 1
+    )
+    table = _leaderboard_header(title, show_recipe, show_value)
+    for row in rows:
+        style = {"COMPLETE": None, "FAIL": "red", "RUNNING": "cyan"}.get(row["state"], "dim")
+        table.add_row(*_leaderboard_cells(row, show_recipe, show_value), style=style)
+    return table
+
+
+def _leaderboard_header(title: str | None, show_recipe: bool, show_value: bool) -> Table:
+    """The empty leaderboard table with its columns; recipe and value only when asked."""
     table = Table(
         title=title,
         title_justify="left",
@@ -233,33 +246,30 @@ def leaderboard_table(rows: list[dict], title: str | None = None) -> Table:
     for name in ("#", "trial"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("spec", overflow="fold", min_width=14)
-    # A recipe search (one spec, many recipes): the recipe is what tells the rows apart.
-    show_recipe = (
-        len({row["summary"] for row in rows}) == 1 and len({row.get("recipe") for row in rows}) > 1
-    )
     if show_recipe:
         table.add_column("recipe", overflow="fold", min_width=14)
     for name in ("params", "FLOPs", "val", "test@best", "epochs") + ("value",) * show_value:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("end", min_width=12, max_width=44, no_wrap=True, overflow="ellipsis")
-    for row in rows:
-        value = [] if not show_value else ["-" if row["value"] is None else f"{row['value']:.4g}"]
-        style = {"COMPLETE": None, "FAIL": "red", "RUNNING": "cyan"}.get(row["state"], "dim")
-        table.add_row(
-            str(row["rank"]),
-            str(row["trial"]),
-            row["summary"] or "-",
-            *([row.get("recipe") or "-"] if show_recipe else []),
-            fmt_count(row["params"]),
-            fmt_flops(row["flops"]),
-            fmt_pct(row["best_val_acc"]),
-            fmt_pct(row["test_at_best"]),
-            _epochs_text(row),
-            *value,
-            _end_text(row),
-            style=style,
-        )
     return table
+
+
+def _leaderboard_cells(row: dict, show_recipe: bool, show_value: bool) -> list[str]:
+    """One row's cells, in the columns of _leaderboard_header."""
+    value = [] if not show_value else ["-" if row["value"] is None else f"{row['value']:.4g}"]
+    return [
+        str(row["rank"]),
+        str(row["trial"]),
+        row["summary"] or "-",
+        *([row.get("recipe") or "-"] if show_recipe else []),
+        fmt_count(row["params"]),
+        fmt_flops(row["flops"]),
+        fmt_pct(row["best_val_acc"]),
+        fmt_pct(row["test_at_best"]),
+        _epochs_text(row),
+        *value,
+        _end_text(row),
+    ]
 
 
 def print_leaderboard(

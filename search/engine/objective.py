@@ -90,18 +90,7 @@ def cnn_objective(study: CnnStudy, context: TrialContext) -> Callable[[optuna.tr
 
 def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> float:
     started = time.perf_counter()
-    try:
-        proposal = study.sample(trial)  # first: an enqueued "seed" param exists only after it
-        seed = trial_seed(trial, context.study_seed)
-        write(trial, seed=seed)
-        recipe = proposal.recipe.replace(seed=seed)
-        if context.options.epochs is not None:
-            recipe = recipe.replace(epochs=context.options.epochs)
-    except (SpecError, RecipeError) as error:
-        constrain(trial, "valid", 1.0)
-        end(trial, End.INVALID, f"pruned: {error}")
-        _emit_end(context, trial, "PRUNED", started)
-        raise optuna.TrialPruned(str(error)) from None
+    proposal, seed, recipe = _propose(study, context, trial, started)
     spec = proposal.spec
     model = seeded_build(spec, seed)
     measured = profile(model)
@@ -120,36 +109,85 @@ def _run(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial) -> f
         threads=torch.get_num_threads(),
         train_steps=0,
     )
+    _enforce_limits(context, trial, spec.summary, measured, recipe.epochs, verdicts, started)
+    return _train_trial(study, context, trial, model, recipe, measured.params, started)
+
+
+def _propose(study: CnnStudy, context: TrialContext, trial: optuna.trial.Trial, started: float):
+    """The trial's proposal, its seed (stored on the trial) and the recipe it trains with; an
+    invalid proposal prunes the trial and marks the point infeasible."""
+    try:
+        proposal = study.sample(trial)  # first: an enqueued "seed" param exists only after it
+        seed = trial_seed(trial, context.study_seed)
+        write(trial, seed=seed)
+        recipe = proposal.recipe.replace(seed=seed)
+        if context.options.epochs is not None:
+            recipe = recipe.replace(epochs=context.options.epochs)
+    except (SpecError, RecipeError) as error:
+        constrain(trial, "valid", 1.0)
+        end(trial, End.INVALID, f"pruned: {error}")
+        _emit_end(context, trial, "PRUNED", started)
+        raise optuna.TrialPruned(str(error)) from None
+    return proposal, seed, recipe
+
+
+def _enforce_limits(context, trial, summary, measured, epochs, verdicts, started) -> None:
+    """Give the sampler every rule's violation and announce the trial; prune it, with the
+    reasons, when a rule fails."""
     for verdict in verdicts:
         constrain(trial, verdict.rule, verdict.violation)
     failed = failures(verdicts)
-    context.emit(_start_event(trial, spec.summary, measured, recipe.epochs, failed))
+    context.emit(_start_event(trial, summary, measured, epochs, failed))
     if failed:
         reason = "pruned: " + "; ".join(v.reason for v in failed)
         end(trial, End.LIMIT, reason)
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(reason)
-    return _train_trial(study, context, trial, model, recipe, measured.params, started)
 
 
 def _train_trial(study, context, trial, model, recipe, params: int, started) -> float:
     data = context.data
     write(trial, train_images=len(data.train), val_images=len(data.val) if data.val else 0)
-    columns: dict[str, list] = {  # record field: EpochRecord attribute
+    columns: dict[str, list] = {  # the trial record's per-epoch fields, filled by on_epoch
         "val_acc_pct": [],
         "test_acc_pct": [],
         "train_loss": [],
         "epoch_seconds": [],
     }
-    source = {"val_acc_pct": "val_acc", "test_acc_pct": "test_acc"}
     pruned_at: list[tuple[int, str]] = []
+    on_epoch = _epoch_recorder(study, context, trial, recipe.epochs, params, columns, pruned_at)
+
+    def on_progress(epoch: int, batch: int, batches: int, images_per_second: float) -> None:
+        event = Progress(trial.number, epoch, recipe.epochs, batch, batches, images_per_second)
+        context.emit(event.to_dict())
+
+    history = train(model, data, recipe, context.device, on_epoch, on_progress)
+    steps_per_epoch = -(-len(data.train) // recipe.batch_size)
+    write(trial, train_steps=steps_per_epoch * len(history.epochs))
+    _prune_if_cut_short(context, trial, history, pruned_at, started)
+    value = _value(study, columns, params)
+    _store_best(trial, columns)
+    path, digest = save_weights(model, study_uuid(trial.study), trial.number)
+    write(trial, weights_path=str(path.resolve()), weights_sha256=digest)
+    end(trial, End.COMPLETE, "complete")
+    _emit_end(context, trial, "COMPLETE", started, value)
+    return value
+
+
+def _epoch_recorder(
+    study, context, trial, epochs: int, params: int, columns: dict[str, list], pruned_at: list
+) -> Callable[[EpochRecord], bool]:
+    """The per-epoch callback: append the epoch to `columns` and store them, emit the epoch's
+    event, and report validation to the pruner; when it prunes, note (epoch, pruner name) in
+    `pruned_at` and return True, which stops training."""
+    source = {"val_acc_pct": "val_acc", "test_acc_pct": "test_acc"}  # record field: attribute
 
     def on_epoch(record: EpochRecord) -> bool:
         for name, values in columns.items():
             value = getattr(record, source.get(name, name))
             values.append(round(value, 6) if value is not None else None)
         write(trial, **columns)
-        context.emit(EpochEnded(trial.number, recipe.epochs, **vars(record)).to_dict())
+        context.emit(EpochEnded(trial.number, epochs, **vars(record)).to_dict())
         if record.val_acc is None:
             return False
         score = study.score(record.val_acc, params)
@@ -160,13 +198,11 @@ def _train_trial(study, context, trial, model, recipe, params: int, started) -> 
             return True
         return False
 
-    def on_progress(epoch: int, batch: int, batches: int, images_per_second: float) -> None:
-        event = Progress(trial.number, epoch, recipe.epochs, batch, batches, images_per_second)
-        context.emit(event.to_dict())
+    return on_epoch
 
-    history = train(model, data, recipe, context.device, on_epoch, on_progress)
-    steps_per_epoch = -(-len(data.train) // recipe.batch_size)
-    write(trial, train_steps=steps_per_epoch * len(history.epochs))
+
+def _prune_if_cut_short(context, trial, history, pruned_at: list, started: float) -> None:
+    """Prune, with its reason, a trial whose training diverged or that the pruner stopped."""
     if history.status == "diverged":
         end(trial, End.DIVERGED, f"pruned: diverged ({history.message})")
         _emit_end(context, trial, "PRUNED", started)
@@ -176,13 +212,6 @@ def _train_trial(study, context, trial, model, recipe, params: int, started) -> 
         end(trial, End.PRUNER, f"pruned by {pruner} at epoch {epoch}")
         _emit_end(context, trial, "PRUNED", started)
         raise optuna.TrialPruned(f"pruned by {pruner} at epoch {epoch}")
-    value = _value(study, columns, params)
-    _store_best(trial, columns)
-    path, digest = save_weights(model, study_uuid(trial.study), trial.number)
-    write(trial, weights_path=str(path.resolve()), weights_sha256=digest)
-    end(trial, End.COMPLETE, "complete")
-    _emit_end(context, trial, "COMPLETE", started, value)
-    return value
 
 
 def save_weights(model, study_id: str, number: int | str) -> tuple[Path, str]:

@@ -50,20 +50,43 @@ def profile(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)) -> 
     model.eval()
     try:
         shapes = _output_shapes(model, example)
-        with _quiet():
-            from fvcore.nn import FlopCountAnalysis  # here: slow to import, deprecation noise
-
-            analysis = FlopCountAnalysis(model, example)
-            analysis.unsupported_ops_warnings(False)
-            analysis.uncalled_modules_warnings(False)
-            analysis.tracer_warnings("none")
-            by_module = analysis.by_module()
-            by_operator = dict(analysis.by_operator())
-            unsupported = dict(analysis.unsupported_ops())
-            total = analysis.total()
+        by_module, by_operator, unsupported, total = _fvcore_counts(model, example)
     finally:
         model.train(was_training)
-    layers = tuple(
+    layers = _leaf_layers(model, shapes, by_module)
+    return Profile(
+        params=sum(p.numel() for p in model.parameters()),
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        flops=int(total),
+        conv_flops=int(by_operator.get("conv", 0)),
+        layers=layers,
+        flops_by_operator={k: int(v) for k, v in by_operator.items()},
+        unsupported={k: int(v) for k, v in unsupported.items()},
+    )
+
+
+def _fvcore_counts(model: nn.Module, example: torch.Tensor) -> tuple[dict, dict, dict, int]:
+    """fvcore's FLOPs for one forward of `example`: by module, by operator, the operators it
+    does not count (with how often each was seen), and the total."""
+    with _quiet():
+        from fvcore.nn import FlopCountAnalysis  # here: slow to import, deprecation noise
+
+        analysis = FlopCountAnalysis(model, example)
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        analysis.tracer_warnings("none")
+        by_module = analysis.by_module()
+        by_operator = dict(analysis.by_operator())
+        unsupported = dict(analysis.unsupported_ops())
+        total = analysis.total()
+    return by_module, by_operator, unsupported, total
+
+
+def _leaf_layers(
+    model: nn.Module, shapes: dict[str, tuple[int, ...]], by_module: dict
+) -> tuple[LayerProfile, ...]:
+    """One profile per module without children, in the model's order."""
+    return tuple(
         LayerProfile(
             name=name,
             kind=type(module).__name__,
@@ -73,15 +96,6 @@ def profile(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28)) -> 
         )
         for name, module in model.named_modules()
         if name and not list(module.children())
-    )
-    return Profile(
-        params=sum(p.numel() for p in model.parameters()),
-        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        flops=int(total),
-        conv_flops=int(by_operator.get("conv", 0)),
-        layers=layers,
-        flops_by_operator={k: int(v) for k, v in by_operator.items()},
-        unsupported={k: int(v) for k, v in unsupported.items()},
     )
 
 

@@ -121,27 +121,13 @@ def train(
     loop = _Loop.start(model, recipe, device, len(data.train))
     history = History(device=str(device))
     for epoch in range(1, recipe.epochs + 1):
-        started = time.perf_counter()
-        outcome = _train_epoch(loop, data.train, epoch, on_progress)
-        if outcome is None:
+        record = _train_and_evaluate(loop, data, epoch, on_progress)
+        if record is None:
             history.status, history.message = (
                 "diverged",
                 f"loss not finite or > {DIVERGED_LOSS} in epoch {epoch}",
             )
             break
-        train_seconds = time.perf_counter() - started
-        if loop.epoch_schedule is not None:
-            loop.epoch_schedule.step()
-        record = EpochRecord(
-            epoch=epoch,
-            train_loss=outcome[0],
-            train_acc=outcome[1],
-            val_acc=evaluate(loop.evaluated, data.val, recipe.channels_last) if data.val else None,
-            test_acc=evaluate(loop.evaluated, data.test, recipe.channels_last),
-            epoch_seconds=time.perf_counter() - started,
-            images_per_second=len(data.train) / train_seconds,
-            lr=loop.optimizer.param_groups[0]["lr"],
-        )
         history.epochs.append(record)
         if on_epoch is not None and on_epoch(record):
             history.status, history.message = "stopped", f"stopped by callback after epoch {epoch}"
@@ -149,6 +135,30 @@ def train(
     if loop.averaged is not None:  # the evaluated weights are the ones kept (saved, exported)
         model.load_state_dict(loop.averaged.module.state_dict())
     return history
+
+
+def _train_and_evaluate(
+    loop: _Loop, data: Data, epoch: int, on_progress: OnProgress | None
+) -> EpochRecord | None:
+    """Train one epoch, then evaluate val and test; None when the loss diverged."""
+    started = time.perf_counter()
+    outcome = _train_epoch(loop, data.train, epoch, on_progress)
+    if outcome is None:
+        return None
+    train_seconds = time.perf_counter() - started
+    if loop.epoch_schedule is not None:
+        loop.epoch_schedule.step()
+    channels_last = loop.recipe.channels_last
+    return EpochRecord(
+        epoch=epoch,
+        train_loss=outcome[0],
+        train_acc=outcome[1],
+        val_acc=evaluate(loop.evaluated, data.val, channels_last) if data.val else None,
+        test_acc=evaluate(loop.evaluated, data.test, channels_last),
+        epoch_seconds=time.perf_counter() - started,
+        images_per_second=len(data.train) / train_seconds,
+        lr=loop.optimizer.param_groups[0]["lr"],
+    )
 
 
 @dataclass
@@ -218,8 +228,8 @@ def _train_epoch(
 
     The loss sum, the correct count and the worst check window stay on the device; on a GPU
     the host reads them once, at the end of the epoch (one synchronisation per epoch)."""
-    model, recipe, optimizer, averaged = loop.model, loop.recipe, loop.optimizer, loop.averaged
-    model.train()
+    recipe = loop.recipe
+    loop.model.train()
     device = split.images.device
     autocast = _autocast(recipe, device)
     total_batches = math.ceil(len(split) / recipe.batch_size)
@@ -231,16 +241,7 @@ def _train_epoch(
     for index, (images, labels) in enumerate(
         batches(split, recipe.batch_size, loop.generator, loop.augment, loop.draws)
     ):
-        with autocast:
-            output = model(_layout(images, recipe.channels_last))
-        loss = nll(output.float(), labels, recipe.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if averaged is not None:
-            averaged.update_parameters(model)
-        if loop.batch_schedule is not None:
-            loop.batch_schedule.step()
+        loss, output = _step(loop, images, labels, autocast)
         loss_sum += loss.detach() * len(labels)
         correct += (output.argmax(dim=1) == labels).sum()
         seen += len(labels)
@@ -258,6 +259,24 @@ def _train_epoch(
     if _diverged(worst_loss):
         return None
     return loss_total / seen, 100.0 * correct_total / seen
+
+
+def _step(
+    loop: _Loop, images: torch.Tensor, labels: torch.Tensor, autocast
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on one batch, then the average and per-batch schedule; returns the
+    batch's mean loss and the model's output."""
+    with autocast:
+        output = loop.model(_layout(images, loop.recipe.channels_last))
+    loss = nll(output.float(), labels, loop.recipe.label_smoothing)
+    loop.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    loop.optimizer.step()
+    if loop.averaged is not None:
+        loop.averaged.update_parameters(loop.model)
+    if loop.batch_schedule is not None:
+        loop.batch_schedule.step()
+    return loss, output
 
 
 def _diverged(window_loss: float) -> bool:

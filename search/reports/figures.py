@@ -55,40 +55,61 @@ def plot_accuracy_vs_params(
     plt = _pyplot()
     with sns.axes_style("whitegrid"):
         figure, axes = plt.subplots(figsize=(9.5, 5))
-        if points.empty:
-            axes.text(0.5, 0.5, "no trained trials yet", ha="center", transform=axes.transAxes)
-        else:
-            palette = {o: OUTCOME_COLOURS.get(o, "tab:olive") for o in points["outcome"].unique()}
-            sns.scatterplot(
-                data=points, x="params", y="best_val_acc", hue="outcome", palette=palette,
-                ax=axes, alpha=0.8,
-            )  # fmt: skip
+        _scatter_outcomes(axes, points)
         if front:
-            xs, ys = zip(*front, strict=True)
-            axes.step(xs, ys, where="post", color="black", linewidth=1.2, label="Pareto front")
-            axes.scatter(xs, ys, s=80, facecolors="none", edgecolors="black")
+            _draw_front(axes, front)
         if baseline is not None:
-            axes.scatter(
-                *baseline,
-                marker="*",
-                s=260,
-                color="gold",
-                edgecolors="black",
-                label="baseline",
-                zorder=5,
-            )
+            _draw_baseline(axes, baseline)
         axes.axvline(PARAMS_LIMIT, color="red", linestyle="--", label="20,000 params (limit)")
         axes.set_xscale("log")
         axes.set(xlabel="parameters (log scale)", ylabel="best validation accuracy (%)")
-        floor = _zoom_floor(points, front)
-        if floor is not None:  # the interesting region is near the top: a few dead trials at
-            below = int((points["best_val_acc"] < floor).sum())  # 10% would squash it flat
-            axes.set_ylim(floor, 100.0)
-            title += f"\n({below} trials below {floor:g}% not shown)"
-        axes.set_title(title)
+        axes.set_title(_zoom_on_top(axes, points, front, title))
         # outside the axes: inside, it covered the 20,000 line at the right edge
         axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
         return _save(figure, path)
+
+
+def _scatter_outcomes(axes, points: pd.DataFrame) -> None:
+    """One dot per trained trial, coloured by how it ended; a note when there is none."""
+    import seaborn as sns
+
+    if points.empty:
+        axes.text(0.5, 0.5, "no trained trials yet", ha="center", transform=axes.transAxes)
+        return
+    palette = {o: OUTCOME_COLOURS.get(o, "tab:olive") for o in points["outcome"].unique()}
+    sns.scatterplot(
+        data=points, x="params", y="best_val_acc", hue="outcome", palette=palette,
+        ax=axes, alpha=0.8,
+    )  # fmt: skip
+
+
+def _draw_front(axes, front: list[tuple[int, float]]) -> None:
+    xs, ys = zip(*front, strict=True)
+    axes.step(xs, ys, where="post", color="black", linewidth=1.2, label="Pareto front")
+    axes.scatter(xs, ys, s=80, facecolors="none", edgecolors="black")
+
+
+def _draw_baseline(axes, baseline: tuple[int, float]) -> None:
+    axes.scatter(
+        *baseline,
+        marker="*",
+        s=260,
+        color="gold",
+        edgecolors="black",
+        label="baseline",
+        zorder=5,
+    )
+
+
+def _zoom_on_top(axes, points: pd.DataFrame, front: list[tuple[int, float]], title: str) -> str:
+    """Cut the y axis at the zoom floor when there is one; the title, saying what was cut."""
+    floor = _zoom_floor(points, front)
+    if floor is None:
+        return title
+    # the interesting region is near the top: a few dead trials at 10% would squash it flat
+    below = int((points["best_val_acc"] < floor).sum())
+    axes.set_ylim(floor, 100.0)
+    return title + f"\n({below} trials below {floor:g}% not shown)"
 
 
 ZOOM_FLOOR = 95.0  # %: points below it are counted in the title, not drawn

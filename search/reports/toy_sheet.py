@@ -45,23 +45,8 @@ def sheet_section(
     effect: pd.DataFrame,
     alone: pd.DataFrame,
 ) -> str:
-    t2, start = TARGETS[1], forward(INITIAL_WEIGHTS)
-    correct, sheet = gradients(INITIAL_WEIGHTS), sheet_gradients(INITIAL_WEIGHTS)
-    compare = pd.DataFrame(
-        {
-            "gradient": list(GRADIENT_NAMES),
-            "correct": list(correct),
-            "sheet": list(sheet),
-            "sheet / correct": [s / c for s, c in zip(sheet, correct, strict=True)],
-        }
-    )
-    right_factor = (start.a_o2 - t2) * start.a_o2 * (1 - start.a_o2)
-    sheet_factor = start.a_o2 * (1 - start.a_o1)
-    sign_text = (
-        "the opposite sign, so the path through w7 no longer partly cancels the one through w5"
-        if sheet_factor * right_factor < 0
-        else "the same sign, a different size"
-    )
+    """The sheet's wrong formulas, their values at the initial weights, and their effect on the
+    replayed curves (`effect`: sheet_effect_frame; `alone`: errors_alone_frame)."""
     ratios = effect["sheet / correct at 100"]
     steps = len(next(iter(curves.values()))) - 1
     higher_text, rising_text = _replay_texts(curves, sheet_curves, effect)
@@ -77,16 +62,7 @@ a_o1), δ_o2 = (a_o2 − t2)·a_o2(1 − a_o2), σ'(h1) = a_h1(1 − a_h1), i = 
 | ∂E/∂w8 | δ_o2·a_h2 | δ_o2·a_h1 |
 | ∂E/∂w1, ∂E/∂w2 | (δ_o1·w5 + δ_o2·w7)·σ'(h1)·i | (δ_o1·w5 + a_o2·(1 − a_o1)·w7)·σ'(h1)·i |
 
-At the initial weights (∂E/∂w3, ∂E/∂w4 and ∂E/∂w5 agree):
-
-{markdown_table(compare)}
-
-h2 = {n(start.h2)} stands where a_h2 = {n(start.a_h2)} belongs, so the sheet's ∂E/∂w6 is
-{sheet[5] / correct[5]:.3f} of the correct value. Swapping a_h1 = {n(start.a_h1)} and
-a_h2 = {n(start.a_h2)} changes ∂E/∂w7 by {abs(sheet[6] / correct[6] - 1):.2%}: the two hidden
-activations are close. In ∂E/∂w1 and ∂E/∂w2, a_o2·(1 − a_o1) = {n(sheet_factor)} stands where
-δ_o2 = {n(right_factor)} belongs ({sign_text}), which makes both gradients
-{sheet[0] / correct[0]:.2f} times the correct ones.
+{_initial_weights_text()}
 
 Replaying the sheet's formulas as written (same start, same rates, {steps} updates) gives the
 dashed curves in the small multiples above. {higher_text}. After {steps} updates the sheet's
@@ -98,6 +74,40 @@ Each error on its own (the correct gradients with only that formula replaced by 
 E_total after {steps} updates. {_dominant(alone)}
 
 {markdown_table(alone)}"""
+
+
+def _initial_weights_text() -> str:
+    """The correct and the sheet's gradients at the initial weights, and why they differ."""
+    t2, start = TARGETS[1], forward(INITIAL_WEIGHTS)
+    correct, sheet = gradients(INITIAL_WEIGHTS), sheet_gradients(INITIAL_WEIGHTS)
+    right_factor = (start.a_o2 - t2) * start.a_o2 * (1 - start.a_o2)
+    sheet_factor = start.a_o2 * (1 - start.a_o1)
+    sign_text = (
+        "the opposite sign, so the path through w7 no longer partly cancels the one through w5"
+        if sheet_factor * right_factor < 0
+        else "the same sign, a different size"
+    )
+    return f"""At the initial weights (∂E/∂w3, ∂E/∂w4 and ∂E/∂w5 agree):
+
+{markdown_table(_gradient_comparison(correct, sheet))}
+
+h2 = {n(start.h2)} stands where a_h2 = {n(start.a_h2)} belongs, so the sheet's ∂E/∂w6 is
+{sheet[5] / correct[5]:.3f} of the correct value. Swapping a_h1 = {n(start.a_h1)} and
+a_h2 = {n(start.a_h2)} changes ∂E/∂w7 by {abs(sheet[6] / correct[6] - 1):.2%}: the two hidden
+activations are close. In ∂E/∂w1 and ∂E/∂w2, a_o2·(1 − a_o1) = {n(sheet_factor)} stands where
+δ_o2 = {n(right_factor)} belongs ({sign_text}), which makes both gradients
+{sheet[0] / correct[0]:.2f} times the correct ones."""
+
+
+def _gradient_comparison(correct: tuple[float, ...], sheet: tuple[float, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "gradient": list(GRADIENT_NAMES),
+            "correct": list(correct),
+            "sheet": list(sheet),
+            "sheet / correct": [s / c for s, c in zip(sheet, correct, strict=True)],
+        }
+    )
 
 
 def _replay_texts(

@@ -55,43 +55,63 @@ def e_total_section(table: str) -> str:
 
 def backprop_section(rows: list[dict[str, float]], lr: float) -> str:
     """One update worked through with the numbers of step 0 (and step 1) at rate `lr`."""
-    r, after = rows[0], rows[1]
-    (t1, t2), (i1, i2) = TARGETS, INPUTS
-    delta_o1 = (r["a_o1"] - t1) * r["a_o1"] * (1 - r["a_o1"])
-    delta_o2 = (r["a_o2"] - t2) * r["a_o2"] * (1 - r["a_o2"])
-    error_a_h1 = delta_o1 * r["w5"] + delta_o2 * r["w7"]
-    error_a_h2 = delta_o1 * r["w6"] + delta_o2 * r["w8"]
-    delta_h1 = error_a_h1 * r["a_h1"] * (1 - r["a_h1"])
-    delta_h2 = error_a_h2 * r["a_h2"] * (1 - r["a_h2"])
-    output_size = max(abs(r[f"dE/dw{k}"]) for k in (5, 6, 7, 8))
-    hidden_size = max(abs(r[f"dE/dw{k}"]) for k in (1, 2, 3, 4))
-    updates = "; ".join(
-        f"{w} = {n(r[w])} − {lr}·{signed(r[g])} = {n(after[w])}"
-        for w, g in zip(WEIGHT_NAMES, GRADIENT_NAMES, strict=True)
-    )
     return f"""## How one backpropagation step works
 
 The numbers are those of step 0 (the initial weights) and the first update at lr = {lr}.
 
-**1. Forward pass.** Each unit sums its weighted inputs and squashes the sum with
+**1. Forward pass.** {_forward_step(rows[0])}
+
+**2. Output-layer gradients.** {_output_step(rows[0])}
+
+**3. Hidden-layer gradients.** {_hidden_step(rows[0])}
+
+**4. Update.** {_update_step(rows, lr)}
+
+The analytic gradients are proved in `tests/study/test_toy.py` against torch autograd (float64)
+at the initial weights and at 100 random weight vectors, and against central finite differences."""
+
+
+def _forward_step(r: dict[str, float]) -> str:
+    """Step 1's paragraph; `r`, here and in steps 2 to 4, is the spreadsheet row of step 0."""
+    return f"""Each unit sums its weighted inputs and squashes the sum with
 σ(x) = 1 / (1 + e^(−x)).
 h1 = w1·i1 + w2·i2 = {n(r["h1"])}, a_h1 = σ(h1) = {n(r["a_h1"])};
 h2 = w3·i1 + w4·i2 = {n(r["h2"])}, a_h2 = σ(h2) = {n(r["a_h2"])};
 o1 = w5·a_h1 + w6·a_h2 = {n(r["o1"])}, a_o1 = σ(o1) = {n(r["a_o1"])};
 o2 = w7·a_h1 + w8·a_h2 = {n(r["o2"])}, a_o2 = σ(o2) = {n(r["a_o2"])}.
 E1 = ½(t1 − a_o1)² = {n(r["E1"])}, E2 = ½(t2 − a_o2)² = {n(r["E2"])},
-E_total = E1 + E2 = {r["E_total"]:.10f}.
+E_total = E1 + E2 = {r["E_total"]:.10f}."""
 
-**2. Output-layer gradients.** w5 reaches E_total only through o1 → a_o1 → E1, so the chain rule
+
+def _output_deltas(r: dict[str, float]) -> tuple[float, float]:
+    """δ_o1 and δ_o2: ∂E_total/∂o for each output unit."""
+    t1, t2 = TARGETS
+    delta_o1 = (r["a_o1"] - t1) * r["a_o1"] * (1 - r["a_o1"])
+    delta_o2 = (r["a_o2"] - t2) * r["a_o2"] * (1 - r["a_o2"])
+    return delta_o1, delta_o2
+
+
+def _output_step(r: dict[str, float]) -> str:
+    delta_o1, delta_o2 = _output_deltas(r)
+    return f"""w5 reaches E_total only through o1 → a_o1 → E1, so the chain rule
 multiplies three local derivatives: ∂E_total/∂w5 = ∂E_total/∂a_o1 · ∂a_o1/∂o1 · ∂o1/∂w5
 = (a_o1 − t1) · a_o1(1 − a_o1) · a_h1. The first factor is the derivative of ½(t1 − a_o1)² (E2
 does not depend on a_o1), the second is the sigmoid's slope σ'(o1) = σ(o1)(1 − σ(o1)), the third
 is the activation w5 multiplies. The first two together are the output unit's error
 δ_o1 = ∂E/∂o1 = {n(delta_o1)}; likewise δ_o2 = (a_o2 − t2)·a_o2(1 − a_o2) = {n(delta_o2)}. Then
 ∂E/∂w5 = δ_o1·a_h1 = {n(r["dE/dw5"])}, ∂E/∂w6 = δ_o1·a_h2 = {n(r["dE/dw6"])},
-∂E/∂w7 = δ_o2·a_h1 = {n(r["dE/dw7"])}, ∂E/∂w8 = δ_o2·a_h2 = {n(r["dE/dw8"])}.
+∂E/∂w7 = δ_o2·a_h1 = {n(r["dE/dw7"])}, ∂E/∂w8 = δ_o2·a_h2 = {n(r["dE/dw8"])}."""
 
-**3. Hidden-layer gradients.** a_h1 feeds both outputs (through w5 into o1 and w7 into o2), so
+
+def _hidden_step(r: dict[str, float]) -> str:
+    delta_o1, delta_o2 = _output_deltas(r)
+    error_a_h1 = delta_o1 * r["w5"] + delta_o2 * r["w7"]
+    error_a_h2 = delta_o1 * r["w6"] + delta_o2 * r["w8"]
+    delta_h1 = error_a_h1 * r["a_h1"] * (1 - r["a_h1"])
+    delta_h2 = error_a_h2 * r["a_h2"] * (1 - r["a_h2"])
+    output_size = max(abs(r[f"dE/dw{k}"]) for k in (5, 6, 7, 8))
+    hidden_size = max(abs(r[f"dE/dw{k}"]) for k in (1, 2, 3, 4))
+    return f"""a_h1 feeds both outputs (through w5 into o1 and w7 into o2), so
 its error is the sum of the two paths: ∂E/∂a_h1 = δ_o1·w5 + δ_o2·w7 = {n(error_a_h1)}, and
 ∂E/∂a_h2 = δ_o1·w6 + δ_o2·w8 = {n(error_a_h2)}. Through the hidden sigmoid,
 δ_h1 = ∂E/∂a_h1 · a_h1(1 − a_h1) = {n(delta_h1)} and δ_h2 = {n(delta_h2)}; since ∂h1/∂w1 = i1
@@ -100,14 +120,18 @@ and ∂h1/∂w2 = i2: ∂E/∂w1 = δ_h1·i1 = {n(r["dE/dw1"])}, ∂E/∂w2 = δ
 w5..w8: all eight derivatives are taken at the same weights, before any weight moves. Here the
 largest hidden-layer gradient is {output_size / hidden_size:.0f} times smaller than the largest
 output-layer one: it passes through a second sigmoid slope (at most ¼) and is scaled by an input
-of at most {max(i1, i2):g}.
+of at most {max(INPUTS):g}."""
 
-**4. Update.** Every weight moves against its gradient, w ← w − lr·∂E/∂w: {updates}.
+
+def _update_step(rows: list[dict[str, float]], lr: float) -> str:
+    r, after = rows[0], rows[1]
+    updates = "; ".join(
+        f"{w} = {n(r[w])} − {lr}·{signed(r[g])} = {n(after[w])}"
+        for w, g in zip(WEIGHT_NAMES, GRADIENT_NAMES, strict=True)
+    )
+    return f"""Every weight moves against its gradient, w ← w − lr·∂E/∂w: {updates}.
 A new forward pass gives E_total = {after["E_total"]:.10f}, {n(r["E_total"] - after["E_total"])}
-lower. That is one row of the spreadsheet; the curves repeat it {len(rows) - 1} times.
-
-The analytic gradients are proved in `tests/study/test_toy.py` against torch autograd (float64)
-at the initial weights and at 100 random weight vectors, and against central finite differences."""
+lower. That is one row of the spreadsheet; the curves repeat it {len(rows) - 1} times."""
 
 
 def curves_section(curves: dict[float, list[float]]) -> str:
@@ -158,16 +182,8 @@ def _findings(curves: dict[float, list[float]], best: float) -> tuple[str, str, 
     always lower, the verdict on the best rate, and whether the curves flatten."""
     rates = list(curves)
     steps = len(curves[rates[0]]) - 1
-    falling = [
-        lr for lr in rates if all(b < a for a, b in zip(curves[lr], curves[lr][1:], strict=False))
-    ]
-    ordered = all(
-        all(
-            curves[high][step] < curves[low][step]
-            for low, high in zip(rates, rates[1:], strict=False)
-        )
-        for step in range(1, steps + 1)
-    )
+    falling = _falling_rates(curves)
+    ordered = _larger_rate_always_lower(curves)
     falling_text = (
         "Every curve falls at every step"
         if falling == rates
@@ -180,21 +196,48 @@ def _findings(curves: dict[float, list[float]], best: float) -> tuple[str, str, 
         if ordered
         else "the ordering by learning rate is not the same at every step"
     )
-    slowing = all(curves[lr][-2] - curves[lr][-1] < curves[lr][0] - curves[lr][1] for lr in rates)
     verdict = (
         f"None of the {len(rates)} rates is large enough to overshoot on this surface within"
         f" {steps} updates, so the largest, {rates[-1]}, reaches the lowest error"
         if falling == rates and ordered
         else f"The lowest final error is at lr = {best}"
     )
-    slowing_text = (
+    return falling_text, ordered_text, verdict, _slowing_text(curves)
+
+
+def _falling_rates(curves: dict[float, list[float]]) -> list[float]:
+    """The rates whose E_total falls at every step."""
+    return [
+        lr
+        for lr, curve in curves.items()
+        if all(b < a for a, b in zip(curve, curve[1:], strict=False))
+    ]
+
+
+def _larger_rate_always_lower(curves: dict[float, list[float]]) -> bool:
+    """Whether at every step after 0 each rate's E_total is below that of the next smaller rate
+    (rates ascending)."""
+    rates = list(curves)
+    steps = len(curves[rates[0]]) - 1
+    return all(
+        all(
+            curves[high][step] < curves[low][step]
+            for low, high in zip(rates, rates[1:], strict=False)
+        )
+        for step in range(1, steps + 1)
+    )
+
+
+def _slowing_text(curves: dict[float, list[float]]) -> str:
+    """A sentence when every rate's last update gains less than its first, else nothing."""
+    slowing = all(curve[-2] - curve[-1] < curve[0] - curve[1] for curve in curves.values())
+    if not slowing:
+        return ""
+    return (
         " The curves flatten as they go: the outputs approach their targets, the gradient"
         " shrinks with (a_o − t) and with the sigmoid slopes, and every rate's last update gains"
         " less than its first."
-        if slowing
-        else ""
     )
-    return falling_text, ordered_text, verdict, slowing_text
 
 
 def _first_at_or_below(curve: list[float], level: float) -> str:

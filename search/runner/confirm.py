@@ -128,20 +128,37 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
     trial = trial_by_number(optuna_study, number)
     spec, recipe = stored_proposal(trial)
     kept = TrialRecord.of(trial)
-    stored = kept.test_acc_pct
-    if not stored:
+    if not kept.test_acc_pct:
         raise UsageError(f"trial {number} trained no epoch ({kept.end_reason})")
     device = resolve_device(options.device)
-    arrays = mnist.load_mnist(options.data_root, options.offline or None)
-    val_size = kept.val_images or 0
-    train_limit = kept.train_images
-    full = mnist.TRAIN_COUNT - val_size
-    data = mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
+    data = _replay_data(options, kept, device)
     threads = options.threads or kept.threads
     if threads:  # reduction order, hence the last bits, can depend on the thread count
         torch.set_num_threads(threads)
     model = seeded_build(spec, recipe.seed)
-    history = train(model, data, recipe, device, on_epoch=lambda r: r.epoch >= len(stored))
+    epochs = len(kept.test_acc_pct)
+    history = train(model, data, recipe, device, on_epoch=lambda r: r.epoch >= epochs)
+    same = _same_epochs(history, kept, emit)
+    verdict = "reproduced exactly" if same else "NOT reproduced"
+    emit(Log(f"trial {number}: {verdict} on {device} (stored on {kept.device})").to_dict())
+    if same and trial.state == TrialState.COMPLETE:
+        _keep_replayed_weights(optuna_study, model, number, emit)
+    return 0 if same else 1
+
+
+def _replay_data(options: RunOptions, kept: TrialRecord, device):
+    """The trial's data as it trained on it: its validation split and training images."""
+    arrays = mnist.load_mnist(options.data_root, options.offline or None)
+    val_size = kept.val_images or 0
+    train_limit = kept.train_images
+    full = mnist.TRAIN_COUNT - val_size
+    return mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
+
+
+def _same_epochs(history, kept: TrialRecord, emit) -> bool:
+    """Whether the replay gave each stored epoch's accuracies to the stored digits (one log line
+    an epoch) and as many epochs."""
+    stored = kept.test_acc_pct
     stored_val = kept.val_acc_pct or (None,) * len(stored)
     rows = [len(history.epochs) == len(stored)]
     for record, val, test in zip(history.epochs, stored_val, stored, strict=False):
@@ -153,14 +170,13 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
             f" test {round(record.test_acc, 6)} | {'same' if same else 'DIFFERENT'}"
         )
         emit(Log(message).to_dict())
-    verdict = "reproduced exactly" if all(rows) else "NOT reproduced"
-    stored_device = kept.device
-    emit(Log(f"trial {number}: {verdict} on {device} (stored on {stored_device})").to_dict())
-    if all(rows) and trial.state == TrialState.COMPLETE:
-        path, digest = save_weights(model, study_uuid(optuna_study), f"{number}.replay")
-        saved = dict(optuna_study.user_attrs.get(REPLAYED_KEY, {}))
-        saved[str(number)] = {"path": str(path.resolve()), "sha256": digest}
-        optuna_study.set_user_attr(REPLAYED_KEY, saved)
-        message = f"trial {number}: the replayed weights saved to {path} (export uses them)"
-        emit(Log(message).to_dict())
-    return 0 if all(rows) else 1
+    return all(rows)
+
+
+def _keep_replayed_weights(optuna_study, model, number: int, emit) -> None:
+    path, digest = save_weights(model, study_uuid(optuna_study), f"{number}.replay")
+    saved = dict(optuna_study.user_attrs.get(REPLAYED_KEY, {}))
+    saved[str(number)] = {"path": str(path.resolve()), "sha256": digest}
+    optuna_study.set_user_attr(REPLAYED_KEY, saved)
+    message = f"trial {number}: the replayed weights saved to {path} (export uses them)"
+    emit(Log(message).to_dict())

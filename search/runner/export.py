@@ -63,20 +63,9 @@ def export_trial(
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
     test = mnist.Split(mnist.normalise(arrays.test_images), arrays.test_labels)
     accuracy = evaluate(model, test)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        record = export_record(study, trial, spec, recipe, source, path, digest, accuracy)
-        (staging / "spec.json").write_text(json.dumps(record, indent=2) + "\n")
-        shutil.copyfile(path, staging / "weights.pt")  # the bytes that were hashed
-        (staging / "model.py").write_text(standalone_source(spec))
-        check = onnx_files(model, staging, test.images)
-        sessions = searched.user_attrs.get(SESSIONS_KEY, [])
-        (staging / "README.md").write_text(readme(record, check, sessions))
-        if target.exists():
-            shutil.rmtree(target)  # empty, or an export --force replaces (checked above)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    record = export_record(study, trial, spec, recipe, source, path, digest, accuracy)
+    sessions = searched.user_attrs.get(SESSIONS_KEY, [])
+    check = _write_export(target, record, spec, path, model, test, sessions)
     written = " ".join(f for f in FILES if (target / f).exists())
     what = "" if confirmation_seed is None else f" (confirmation run, seed {confirmation_seed})"
     print(f"exported trial {number}{what} ({spec.summary}) to {target}: {written}")
@@ -87,6 +76,24 @@ def export_trial(
     else:
         print(f"model.onnx (opset {check.opset}) in onnxruntime: {onnx_text(check)}")
     return 0
+
+
+def _write_export(target: Path, record: dict, spec, weights: Path, model, test, sessions):
+    """Write the export into a staging folder beside `target`, then move it into place in one
+    rename, so that a failure leaves nothing half-written; the ONNX check (None: no ONNX)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        (staging / "spec.json").write_text(json.dumps(record, indent=2) + "\n")
+        shutil.copyfile(weights, staging / "weights.pt")  # the bytes that were hashed
+        (staging / "model.py").write_text(standalone_source(spec))
+        check = onnx_files(model, staging, test.images)
+        (staging / "README.md").write_text(readme(record, check, sessions))
+        if target.exists():
+            shutil.rmtree(target)  # empty, or an export --force replaces (checked above)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return check
 
 
 def confirmation_run(study, options: RunOptions, number: int, seed: int):

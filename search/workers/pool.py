@@ -132,10 +132,23 @@ def run_pool(
     If `prepare` fails (bad input: one-line error, exit 2), the workers read end-of-file instead
     and exit at once, having written nothing.
     """
-    lock = threading.Lock()
     worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
     config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
     processes = processes or start_workers(workers, label(name, options.storage))
+    readers = _start_relays(processes, emit)
+    try:
+        _prepare_or_dismiss(prepare, processes)
+        started = f"starting {workers} workers x {threads} torch threads"
+        codes = _configure_and_wait(processes, config, emit, started)
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
+    return _pool_status(codes, emit)
+
+
+def _start_relays(processes: list[subprocess.Popen], emit) -> list[threading.Thread]:
+    """One daemon thread per worker stream, merging every line into `emit`, started."""
+    lock = threading.Lock()
     pool_emit = _once_per_pool(emit)
     readers = [
         threading.Thread(
@@ -146,27 +159,37 @@ def run_pool(
     ]
     for reader in readers:
         reader.start()
+    return readers
+
+
+def _prepare_or_dismiss(prepare, processes: list[subprocess.Popen]) -> None:
+    """Run `prepare`; if it fails, close every worker's stdin and wait for them all to exit."""
     try:
-        try:
-            prepare()
-        except BaseException:  # bad input or Ctrl-C: the workers exit at their first read
-            for process in processes:
-                _release(process, None)
-            for process in processes:
-                process.wait()
-            raise
-        started = f"starting {workers} workers x {threads} torch threads"
-        try:
-            emit(Log(started).to_dict())
-            for index, process in enumerate(processes):
-                _release(process, {**config, "worker": index})
-            codes = [process.wait() for process in processes]
-        except KeyboardInterrupt:
-            stop(processes)
-            raise
-    finally:
-        for reader in readers:
-            reader.join(timeout=5)
+        prepare()
+    except BaseException:  # bad input or Ctrl-C: the workers exit at their first read
+        for process in processes:
+            _release(process, None)
+        for process in processes:
+            process.wait()
+        raise
+
+
+def _configure_and_wait(
+    processes: list[subprocess.Popen], config: dict, emit, started: str
+) -> list[int]:
+    """Let each worker go with its configuration and wait for all; on Ctrl-C, stop them."""
+    try:
+        emit(Log(started).to_dict())
+        for index, process in enumerate(processes):
+            _release(process, {**config, "worker": index})
+        return [process.wait() for process in processes]
+    except KeyboardInterrupt:
+        stop(processes)
+        raise
+
+
+def _pool_status(codes: list[int], emit) -> int:
+    """2 when any worker had bad input, 0 when all succeeded, else 1; odd exits are logged."""
     for index, code in enumerate(codes):
         if code not in (0, 2):
             emit(Log(f"worker {index} ended with status {code}").to_dict())
