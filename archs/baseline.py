@@ -1,4 +1,4 @@
-"""The pinned baseline: the reference network as a spec, and the reference module as written.
+"""The pinned baseline: the reference module as written, beside its spec (archs.pinned).
 
 `BASELINE` is the spec; `build(BASELINE)` must equal `ReferenceNet` (10,066 parameters, the same
 per-layer counts in module order, identical outputs with the same weights). `ReferenceNet` is kept
@@ -10,25 +10,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from archs.spec import ArchSpec, Transition
-
-BASELINE = ArchSpec(
-    blocks=((8, 16, 16), (16, 32)),
-    transitions=(Transition(pool="max", pool_bn=True, width=8),),
-    padding=(0, 0),
-    bn="after_relu",
-    dropout=0.10,
-    dropout_at="every_conv",
-    head="gap_conv",
-    bias=True,
-)
-
-BASELINE_PARAMS = 10_066
-# Per-layer parameters in module order, from the reference (conv, bn, ..., head).
-BASELINE_LAYER_PARAMS = (80, 16, 1168, 32, 2320, 32, 32, 136, 16, 1168, 32, 4640, 64, 330)
-
-PINNED: dict[str, ArchSpec] = {"baseline": BASELINE}
 
 
 class ReferenceNet(nn.Module):

@@ -52,7 +52,7 @@ def _main(args, early: EarlyWorkers) -> int:
     """One of the modes: --list, --replay/--export, a search or --confirm on workers, or in
     this process."""
     from search.runner.registry import find_study
-    from search.study.definitions import configured
+    from search.study.definitions import configured, validate_options
 
     if args.list:
         return _list()
@@ -61,6 +61,7 @@ def _main(args, early: EarlyWorkers) -> int:
     options = options_from(args)
     study = configured(find_study(args.study), options)
     check_used(args, study)
+    validate_options(study, options)  # before torch is imported: bad input answers at once
     if options.threads:
         import torch
 
@@ -114,13 +115,10 @@ def _in_process(args, study, options) -> int:
     """The study (or its --confirm) in this process; a search that spends its budget then
     confirms its winners (search.runner.progress.confirm_after, as a pool of workers does)."""
     from search.console.choose import make_console
-    from search.engine.train import warm_up
     from search.runner.confirm import confirm
     from search.runner.progress import confirm_after, untimed
     from search.runner.session import run_study
 
-    if study.needs_data:
-        warm_up()  # as a worker does before its first trial, so trial clocks compare
     with make_console(plain=args.plain) as console:
         if args.confirm is not None:
             confirm(study, options, args.confirm, console.emit)

@@ -21,12 +21,18 @@ from search.engine.train import resolve_device, seeded_build, train
 from search.errors import UsageError
 from search.events import Log
 from search.reports.confirmations import confirmation_summaries, format_summary
-from search.runner.session import open_study, run_study, validate_options
+from search.runner.session import open_study, run_study
 from search.store.provenance import study_uuid
 from search.store.record import TrialRecord
 from search.store.storage import open_storage
 from search.store.trials import load_existing, queued_params, stored_proposal, trial_by_number
-from search.study.definitions import CONFIRM_SUFFIX, CnnStudy, Proposal, RunOptions
+from search.study.definitions import (
+    CONFIRM_SUFFIX,
+    CnnStudy,
+    Proposal,
+    RunOptions,
+    validate_options,
+)
 
 REPLAYED_KEY = "replayed_weights"  # study attr: {trial number: {path, sha256}} saved by --replay
 

@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 
 from search.engine import data as mnist
 from search.engine.objective import TrialContext, cnn_objective
-from search.engine.train import resolve_device
+from search.engine.train import resolve_device, warm_up
 from search.errors import UsageError
 from search.events import StudyStarted
 from search.reports.leaderboard import leaderboard_event
@@ -42,37 +42,17 @@ from search.store.provenance import record_session, study_uuid
 from search.store.settings import check_settings, trial_settings
 from search.store.storage import open_storage, resolve_url, storage_file
 from search.store.trials import trial_by_number
-from search.study.definitions import CnnStudy, RunOptions, StudyDef, ToyStudy, derive_seed
+from search.study.definitions import (
+    CnnStudy,
+    RunOptions,
+    StudyDef,
+    ToyStudy,
+    derive_seed,
+    validate_options,
+)
 
 POLL_SECONDS = 0.5  # waiting for other workers' running trials (a cheap storage query)
 MAX_CONSECUTIVE_FAILURES = 5  # a study whose trials keep raising stops instead of looping
-
-
-def validate_options(study: StudyDef, options: RunOptions) -> None:
-    """Option values that make no sense for this study: UsageError, before anything is written."""
-    if isinstance(study, CnnStudy):
-        cap = study.limits.max_epochs
-        if options.epochs is not None and not 1 <= options.epochs <= cap:
-            raise UsageError(
-                f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}"
-            )
-        if study.val_size and options.val_size == 0:
-            raise UsageError(
-                f"--val-size 0: {study.name} selects and prunes on a validation split; give"
-                f" 1..{mnist.TRAIN_COUNT - 1} images (default {study.val_size})"
-            )
-    for name in ("trials", "train_limit", "threads"):
-        value = getattr(options, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
-    if options.timeout is not None and options.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout}")
-    if options.val_size is not None and not 0 <= options.val_size < mnist.TRAIN_COUNT:
-        raise UsageError(
-            f"--val-size must be in 0..{mnist.TRAIN_COUNT - 1}, got {options.val_size}"
-        )
-    if options.seeds is not None and len(set(options.seeds)) != len(options.seeds):
-        raise UsageError(f"--seeds must be distinct, got {list(options.seeds)}")
 
 
 def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mnist.Data | None:
@@ -165,6 +145,8 @@ def run_study(study: StudyDef, options: RunOptions, emit=lambda event: None) -> 
     data = load_data(study, options, device)  # before the storage: bad data writes nothing
     url = resolve_url(options.storage)
     optuna_study = open_study(study, options)
+    if study.needs_data:
+        warm_up()  # after the input checks; as a worker does, so that trial clocks compare
     budget = stored_budget(study, options, optuna_study)
     context = TrialContext(data, device, options, study_seed(study, options), emit)
     objective = make_objective(study, context)

@@ -20,9 +20,11 @@ from typing import Any
 import optuna
 
 from archs import ArchSpec
+from search.errors import UsageError
 from search.study.limits import Limits
 from search.study.recipe import Recipe
 
+TRAIN_IMAGES = 60_000  # MNIST's training set (search.engine.data reads as many; a test checks)
 CONFIRM_SUFFIX = ".confirm"  # the companion study holding confirmation runs of study NAME
 
 
@@ -215,3 +217,28 @@ class ToyStudy(StudyDef):
     @property
     def score_text(self) -> str:
         return "The value is E_total after the last gradient step (lower is better)."
+
+
+def validate_options(study: StudyDef, options: RunOptions) -> None:
+    """Option values that make no sense for this study: UsageError, before anything is written."""
+    if isinstance(study, CnnStudy):
+        cap = study.limits.max_epochs
+        if options.epochs is not None and not 1 <= options.epochs <= cap:
+            raise UsageError(
+                f"--epochs must be in 1..{cap} (the study's cap), got {options.epochs}"
+            )
+        if study.val_size and options.val_size == 0:
+            raise UsageError(
+                f"--val-size 0: {study.name} selects and prunes on a validation split; give"
+                f" 1..{TRAIN_IMAGES - 1} images (default {study.val_size})"
+            )
+    for name in ("trials", "train_limit", "threads"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if options.timeout is not None and options.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout}")
+    if options.val_size is not None and not 0 <= options.val_size < TRAIN_IMAGES:
+        raise UsageError(f"--val-size must be in 0..{TRAIN_IMAGES - 1}, got {options.val_size}")
+    if options.seeds is not None and len(set(options.seeds)) != len(options.seeds):
+        raise UsageError(f"--seeds must be distinct, got {list(options.seeds)}")

@@ -14,15 +14,19 @@ import dataclasses
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from torch import nn
-
 from search.study.recipe import MAX_EPOCHS
 
 if TYPE_CHECKING:  # the engine measures a model into a Profile; the rules only read it
+    from torch import nn
+
     from search.engine.profile import Profile
 
 MAX_PARAMS = 20_000  # parameters must be strictly fewer
-FC_MODULES = (nn.Linear, nn.Bilinear, nn.LazyLinear)
+FC_MODULES = (
+    "Linear",
+    "Bilinear",
+    "LazyLinear",
+)  # torch.nn classes, by name: no torch import here
 FC_OPERATORS = ("linear", "addmm", "matmul", "mm", "bmm", "einsum")  # fvcore operator names
 
 
@@ -109,7 +113,7 @@ def epochs_rule(epochs: int, max_epochs: int = MAX_EPOCHS) -> Verdict:
 
 
 def no_fc_rule(model: nn.Module, profile: Profile) -> Verdict:
-    modules = [name for name, m in model.named_modules() if isinstance(m, FC_MODULES)]
+    modules = [name for name, m in model.named_modules() if _is_fc(m)]
     operators = [op for op in FC_OPERATORS if profile.flops_by_operator.get(op)]
     found = [f"module {name}" for name in modules] + [f"operator {op}" for op in operators]
     if found:
@@ -117,6 +121,12 @@ def no_fc_rule(model: nn.Module, profile: Profile) -> Verdict:
             "no_fc", False, "fully connected layer: " + ", ".join(found), float(len(found))
         )
     return Verdict("no_fc", True, "no fully connected layer", 0.0)
+
+
+def _is_fc(module: nn.Module) -> bool:
+    from torch import nn
+
+    return isinstance(module, tuple(getattr(nn, name) for name in FC_MODULES))
 
 
 def failures(verdicts: list[Verdict]) -> list[Verdict]:

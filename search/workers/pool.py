@@ -24,9 +24,9 @@ from search.engine import data as mnist
 from search.errors import StudyFailed
 from search.events import Log
 from search.runner.progress import confirm_after, untimed
-from search.runner.session import open_study, validate_options
+from search.runner.session import open_study
 from search.store.storage import open_storage
-from search.study.definitions import RunOptions, StudyDef
+from search.study.definitions import RunOptions, StudyDef, validate_options
 from search.workers.spawn import dismiss, label, reap, start_workers
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
@@ -129,8 +129,8 @@ def run_pool(
 
     A worker's start-up (imports, ~2 s) overlaps the launcher's checks and study creation: each
     worker waits for its configuration (one JSON line) on stdin before it touches the storage.
-    If `prepare` fails (bad input: one-line error, exit 2), the workers read end-of-file instead
-    and exit at once, having written nothing.
+    If `prepare` fails (bad input: one-line error, exit 2), the workers are stopped before they
+    are configured (end-of-file, and SIGTERM for those still importing), having written nothing.
     """
     worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
     config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
@@ -163,12 +163,14 @@ def _start_relays(processes: list[subprocess.Popen], emit) -> list[threading.Thr
 
 
 def _prepare_or_dismiss(prepare, processes: list[subprocess.Popen]) -> None:
-    """Run `prepare`; if it fails, close every worker's stdin and wait for them all to exit."""
+    """Run `prepare`; if it fails, stop every worker (end-of-file and SIGTERM) and wait for all."""
     try:
         prepare()
-    except BaseException:  # bad input or Ctrl-C: the workers exit at their first read
+    except BaseException:  # bad input or Ctrl-C: stop the workers, which have written nothing
         for process in processes:
             _release(process, None)
+            if process.poll() is None:
+                process.terminate()  # still importing: no need to wait for its first read
         for process in processes:
             process.wait()
         raise

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import optuna
+import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.run_args import one_line_error, trained
@@ -63,6 +64,41 @@ def test_options_a_study_would_ignore_are_errors(tmp_path):
         result = run([*args, "--storage", url], tmp_path)
         one_line_error(result, words)
     assert list(tmp_path.iterdir()) == []
+
+
+PROBE = """
+import sys
+from search.run import main
+code = main({args!r})
+print("EXIT", code, "TORCH", "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--study", "baseline", "--trials", "1"], "--trials: baseline runs a fixed list"),
+        (["--study", "cnn20k", "--epochs", "99"], "--epochs must be in 1..19"),
+        (["--study", "cnn20k", "--val-size", "0"], "--val-size 0: cnn20k selects and prunes"),
+    ],
+)
+def test_an_option_error_answers_before_torch_is_imported(args, words, tmp_path):
+    """Checking options needs the study, not torch (~2 s to import): bad input answers at once."""
+    argv = [*args, "--workers", "1", "--storage", f"sqlite:///{tmp_path / 's.db'}"]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=argv)], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert result.stdout.split() == ["EXIT", "2", "TORCH", "False"], result.stderr
+    assert words in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_study_api_counts_mnist_training_images_as_the_loader_does():
+    from search.engine.data import TRAIN_COUNT
+    from search.study.definitions import TRAIN_IMAGES
+
+    assert TRAIN_IMAGES == TRAIN_COUNT == 60_000
 
 
 def test_modes_are_mutually_exclusive(tmp_path):
