@@ -206,7 +206,7 @@ def _base(options: RunOptions, prefix: str) -> Base:
         net = load_net(base)
         carried = "the recipe the file carries" if net.recipe else "the reference recipe"
         where = "inline JSON" if net.stem == "inline" else f"`{net.source}`"
-        text = f"the net in {where} given as --base (spec hash {net.key[-4:]})"
+        text = f"the net in {where} given as --base (spec hash {net.digest})"
         return Base(f"{prefix}.{net.key}", net.spec, net.recipe or REFERENCE_RECIPE, text, carried)
     if not base[len("trial:") :].isdigit():
         raise UsageError(f"--base trial:N needs a trial number, got {base!r}")

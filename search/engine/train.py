@@ -29,7 +29,11 @@ from search.study.recipe import Recipe
 CHECK_EVERY = 50  # batches between divergence checks
 DIVERGED_LOSS = 100.0  # mean nats per image over a check window; chance level is ln 10 = 2.3
 PROGRESS_EVERY = 25  # batches between progress callbacks
-EVAL_BATCH = 1000  # images per evaluation forward
+# Images per evaluation forward. On CPU 256 evaluates 10,000 test images 1.5-2.7x faster than
+# 1,000 (nets of 4,686 to 20,210 parameters, 1 and 2 threads; 2-core Xeon VM, 2026-11-28): the
+# activations of a smaller batch stay in cache. Accelerators keep the larger batch.
+EVAL_BATCH_CPU = 256
+EVAL_BATCH = 1000
 
 
 @dataclass
@@ -96,10 +100,11 @@ def evaluate(model: nn.Module, split: Split, channels_last: bool = False) -> flo
     model.eval()
     correct = torch.zeros((), dtype=torch.long, device=split.labels.device)
     with torch.inference_mode():
-        for start in range(0, len(split), EVAL_BATCH):
-            images = _layout(split.images[start : start + EVAL_BATCH], channels_last)
+        size = EVAL_BATCH_CPU if split.images.device.type == "cpu" else EVAL_BATCH
+        for start in range(0, len(split), size):
+            images = _layout(split.images[start : start + size], channels_last)
             predicted = model(images).argmax(dim=1)
-            correct += (predicted == split.labels[start : start + EVAL_BATCH]).sum()
+            correct += (predicted == split.labels[start : start + size]).sum()
     return 100.0 * int(correct) / len(split)
 
 

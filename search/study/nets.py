@@ -29,10 +29,14 @@ class NetFile:
     source: str
 
     @property
+    def digest(self) -> str:
+        """4 hex digits of the spec's SHA-256: enough to tell two nets named alike apart."""
+        return hashlib.sha256(self.spec.to_json().encode()).hexdigest()[:4]
+
+    @property
     def key(self) -> str:
-        """`<stem>-<4 hex of the spec's hash>`: two files named alike never share a study."""
-        digest = hashlib.sha256(self.spec.to_json().encode()).hexdigest()[:4]
-        return f"{self.stem}-{digest}"
+        """`<stem>-<digest>`: two files named alike never share a study."""
+        return f"{self.stem}-{self.digest}"
 
 
 def _read_json(text: str, what: str) -> tuple[Any, str, str]:

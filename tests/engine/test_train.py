@@ -184,6 +184,22 @@ def test_evaluate_is_percent_correct(mnist_arrays):
     assert evaluate(AlwaysOne(), test) == 100.0 * 1_135 / 10_000 == 11.35
 
 
+def test_evaluate_in_cpu_batches_counts_as_one_forward_over_the_whole_set(mnist_arrays):
+    """Evaluation batches (256 on CPU, for speed) change nothing: the count equals one forward
+    over all 10,000 test images, with the last batch short (10,000 = 39 x 256 + 16)."""
+    from archs import BASELINE, build
+    from search.engine.train import EVAL_BATCH_CPU
+
+    assert EVAL_BATCH_CPU == 256 and 10_000 % EVAL_BATCH_CPU == 16
+    test = prepare(mnist_arrays, val_size=0, train_limit=1).test
+    torch.manual_seed(0)
+    model = build(BASELINE).eval()
+    with torch.inference_mode():
+        correct = int((model(test.images).argmax(dim=1) == test.labels).sum())
+    assert evaluate(model, test) == 100.0 * correct / 10_000
+    assert 0 < correct < 10_000
+
+
 # --- training -----------------------------------------------------------------------------------
 
 
