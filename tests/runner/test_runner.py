@@ -263,7 +263,7 @@ def test_killed_run_resumes_with_exactly_the_trials_expected(tmp_path, data_root
 def test_ctrl_c_requeues_the_running_trial_and_rerun_completes(tmp_path, data_root):
     db = tmp_path / "runs.db"
     url = f"sqlite:///{db}"
-    args = baseline_args(url, data_root, (1, 2), epochs=3, train_limit=3000, workers=1)
+    args = baseline_args(url, data_root, (1, 2), epochs=3, train_limit=1500, workers=1)
     process = subprocess.Popen(
         [sys.executable, "-m", "search.run", *args],
         cwd=tmp_path,

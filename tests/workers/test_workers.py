@@ -144,7 +144,7 @@ def test_a_killed_worker_trial_fails_by_heartbeat_and_is_retried(
 ):
     postgres = request.getfixturevalue("postgres_url") if kind == "postgres" else None
     url = storage_url(kind, tmp_path, postgres)
-    args = baseline_args(url, data_root, (1, 2, 3), epochs=2, train_limit=3000, workers=2)
+    args = baseline_args(url, data_root, (1, 2, 3), epochs=2, train_limit=1500, workers=2)
     launcher = launch(
         args, tmp_path, FAST_HEARTBEAT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -174,7 +174,7 @@ def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path
         "--data-root",
         str(data_root),
         "--trials",
-        "5",
+        "3",
         "--epochs",
         "3",
         "--train-limit",
@@ -203,7 +203,7 @@ def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path
     assert rerun.returncode == 0, rerun.stderr
     trials = trials_of(url, "cnn20k")
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(trained(trials)) == 5
+    assert len(trained(trials)) == 3
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     retried = {t.user_attrs.get("retry_of") for t in finished} - {None}
     assert retried == {t.number for t in interrupted}  # each interrupted trial ran again
