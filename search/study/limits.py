@@ -113,7 +113,10 @@ def epochs_rule(epochs: int, max_epochs: int = MAX_EPOCHS) -> Verdict:
 
 
 def no_fc_rule(model: nn.Module, profile: Profile) -> Verdict:
-    modules = [name for name, m in model.named_modules() if _is_fc(m)]
+    from torch import nn
+
+    fc_classes = tuple(getattr(nn, name) for name in FC_MODULES)
+    modules = [name for name, m in model.named_modules() if isinstance(m, fc_classes)]
     operators = [op for op in FC_OPERATORS if profile.flops_by_operator.get(op)]
     found = [f"module {name}" for name in modules] + [f"operator {op}" for op in operators]
     if found:
@@ -121,12 +124,6 @@ def no_fc_rule(model: nn.Module, profile: Profile) -> Verdict:
             "no_fc", False, "fully connected layer: " + ", ".join(found), float(len(found))
         )
     return Verdict("no_fc", True, "no fully connected layer", 0.0)
-
-
-def _is_fc(module: nn.Module) -> bool:
-    from torch import nn
-
-    return isinstance(module, tuple(getattr(nn, name) for name in FC_MODULES))
 
 
 def failures(verdicts: list[Verdict]) -> list[Verdict]:

@@ -27,7 +27,7 @@ from search.runner.progress import confirm_after, untimed
 from search.runner.session import open_study
 from search.store.storage import open_storage
 from search.study.definitions import RunOptions, StudyDef, validate_options
-from search.workers.spawn import dismiss, label, reap, start_workers
+from search.workers.spawn import dismiss, label, reap, start_workers, stop_unconfigured
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
 
@@ -163,16 +163,12 @@ def _start_relays(processes: list[subprocess.Popen], emit) -> list[threading.Thr
 
 
 def _prepare_or_dismiss(prepare, processes: list[subprocess.Popen]) -> None:
-    """Run `prepare`; if it fails, stop every worker (end-of-file and SIGTERM) and wait for all."""
+    """Run `prepare`; if it fails, stop every worker, unconfigured, and wait for all (their
+    pipes stay open: the relay threads read them to the end)."""
     try:
         prepare()
-    except BaseException:  # bad input or Ctrl-C: stop the workers, which have written nothing
-        for process in processes:
-            _release(process, None)
-            if process.poll() is None:
-                process.terminate()  # still importing: no need to wait for its first read
-        for process in processes:
-            process.wait()
+    except BaseException:  # bad input or Ctrl-C
+        stop_unconfigured(processes)
         raise
 
 

@@ -63,17 +63,23 @@ def fast_exit(code: int) -> None:
 
 
 def dismiss(processes: list[subprocess.Popen]) -> None:
-    """Stop workers that were never configured: they have written nothing anywhere."""
+    """Stop workers that were never configured and close their pipes: nobody reads them."""
+    stop_unconfigured(processes)
+    for process in processes:
+        for stream in (process.stdout, process.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def stop_unconfigured(processes: list[subprocess.Popen]) -> None:
+    """Stop workers that were never configured (they have written nothing anywhere): end-of-file
+    on stdin, SIGTERM for those still importing, and wait for all."""
     for process in processes:
         with contextlib.suppress(OSError):
             process.stdin.close()
         if process.poll() is None:
             process.terminate()
     reap(processes, DISMISS_GRACE_SECONDS)
-    for process in processes:
-        for stream in (process.stdout, process.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
 
 
 def reap(processes: list[subprocess.Popen], grace: float) -> None:
