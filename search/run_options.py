@@ -102,6 +102,12 @@ def _training_options(group) -> None:
     )
     group.add_argument("--train-limit", type=positive_int, help="train on the first N images only")
     group.add_argument(
+        "--test-limit",
+        type=positive_int,
+        help="evaluate on the first N of the 10,000 test images only (a smoke run's speed; such"
+        " accuracies are no result)",
+    )
+    group.add_argument(
         "--val-size",
         type=int,
         help="validation images carved from training (search studies; default 10000)",
@@ -207,6 +213,7 @@ def options_from(args) -> RunOptions:
         seed=args.seed,
         seeds=tuple(args.seeds) if args.seeds else None,
         train_limit=args.train_limit,
+        test_limit=args.test_limit,
         val_size=args.val_size,
         threads=args.threads,
         base=args.base,
@@ -257,7 +264,7 @@ def _unused_by_study(args, study) -> list[str]:
         found.append(f"--no-confirm: {name} confirms nothing")
     if args.val_size is not None and not (cnn and study.val_size):
         found.append(f"--val-size: {name} has no validation split (it trains on all images)")
-    for option in ("epochs", "train_limit"):
+    for option in ("epochs", "train_limit", "test_limit"):
         if getattr(args, option) is not None and not study.needs_data:
             found.append(f"--{option.replace('_', '-')}: {name} trains on no data")
     if (args.max_params or args.max_flops) and not cnn:
@@ -269,7 +276,8 @@ def _unused_by_mode(args) -> list[str]:
     found = []
     mode = "--replay" if args.replay is not None else "--export" if args.export else None
     if mode:  # a stored trial is retrained or written as it was stored
-        for option in ("trials", "timeout", "seeds", "epochs", "train_limit", "val_size"):
+        for option in ("trials", "timeout", "seeds", "epochs", "train_limit", "test_limit",
+                       "val_size"):  # fmt: skip
             if getattr(args, option) is not None:
                 flag = "--" + option.replace("_", "-")
                 found.append(f"{flag} does not apply to {mode} (the trial runs as stored)")

@@ -10,15 +10,22 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.study.definitions import RunOptions
 
+# Tiny runs evaluate on the first 1,000 test images (--test-limit): all 10,000 would take most of
+# their time, and their accuracies are checked for being stored and reported, not for being high.
+TEST_LIMIT = 1000
+QUICK_TEST = ["--test-limit", str(TEST_LIMIT)]
+
 
 def tiny_options(tmp_path: Path, data_root: Path, **changes) -> RunOptions:
-    """One epoch on the first 256 training images (200 for validation), on CPU, in tmp_path."""
+    """One epoch on the first 256 training images (200 for validation) and 1,000 test images, on
+    CPU, in tmp_path."""
     values = dict(
         storage=f"sqlite:///{tmp_path / 'runs.db'}",
         data_root=str(data_root),
         device="cpu",
         epochs=1,
         train_limit=256,
+        test_limit=TEST_LIMIT,
         val_size=200,
     )
     return RunOptions(**{**values, **changes})
@@ -27,11 +34,11 @@ def tiny_options(tmp_path: Path, data_root: Path, **changes) -> RunOptions:
 def baseline_args(
     url: str, data_root, seeds: tuple[int, ...], epochs: int, train_limit: int, workers: int
 ) -> list[str]:
-    """The baseline repeat study on the first `train_limit` images, plain output."""
+    """The baseline repeat study on the first `train_limit` images (1,000 test), plain output."""
     return [
         "--study", "baseline", "--storage", url, "--data-root", str(data_root),
         "--seeds", *map(str, seeds), "--epochs", str(epochs), "--train-limit", str(train_limit),
-        "--workers", str(workers), "--plain",
+        "--workers", str(workers), "--plain", *QUICK_TEST,
     ]  # fmt: skip
 
 

@@ -160,11 +160,14 @@ def prepare(
     val_size: int = DEFAULT_VAL_SIZE,
     train_limit: int | None = None,
     device: torch.device | str = "cpu",
+    test_limit: int | None = None,
 ) -> Data:
     """Normalise once and carve a deterministic validation split off the training set.
 
     `val_size` images (0 = none) chosen by a fixed permutation (SPLIT_SEED) form the validation
-    split; the rest train. `train_limit` keeps only the first N training images (quick runs).
+    split; the rest train. `train_limit` keeps only the first N training images and
+    `test_limit` the first N test images (smoke runs and tests: such a test accuracy is no
+    result).
     """
     if not 0 <= val_size < len(arrays.train_labels):
         raise UsageError(
@@ -183,7 +186,7 @@ def prepare(
     data = Data(
         train=Split(images[train_index], arrays.train_labels[train_index]),
         val=val,
-        test=Split(normalise(arrays.test_images), arrays.test_labels),
+        test=Split(normalise(arrays.test_images[:test_limit]), arrays.test_labels[:test_limit]),
     )
     return data.to(device)
 

@@ -147,7 +147,12 @@ def _enforce_limits(context, trial, summary, measured, epochs, verdicts, started
 
 def _train_trial(study, context, trial, model, recipe, params: int, started) -> float:
     data = context.data
-    write(trial, train_images=len(data.train), val_images=len(data.val) if data.val else 0)
+    write(
+        trial,
+        train_images=len(data.train),
+        val_images=len(data.val) if data.val else 0,
+        test_images=len(data.test),
+    )
     columns: dict[str, list] = {  # the trial record's per-epoch fields, filled by on_epoch
         "val_acc_pct": [],
         "test_acc_pct": [],

@@ -14,6 +14,7 @@ from optuna.trial import FrozenTrial
 
 from search.store.record import records
 from search.store.run_dir import default_storage, reports_dir
+from search.study.definitions import TEST_IMAGES
 
 PROG = "python -m search.report"  # the command that renders a report
 DATA_FILES = ("data.json", "trials.csv")  # written next to every README
@@ -92,4 +93,17 @@ def header(
         f"- trials ran on: {trial_devices(trials)}\n"
         f"- date: {utc_date()} (UTC)\n"
         f"- data: {links} (every trial as stored)\n"
+        f"{test_limit_line(trials)}"
+    )
+
+
+def test_limit_line(trials: list[FrozenTrial]) -> str:
+    """A warning line when trials were evaluated on part of the test set (--test-limit)."""
+    counts = sorted({r.test_images for r in records(trials) if r.test_images} - {TEST_IMAGES})
+    if not counts:
+        return ""
+    shown = ", ".join(f"{n:,}" for n in counts)
+    return (
+        f"- **smoke run**: test accuracies on the first {shown} of the {TEST_IMAGES:,} test"
+        " images (`--test-limit`): no result\n"
     )

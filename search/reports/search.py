@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from search.engine.data import TRAIN_COUNT
+from search.study.definitions import TRAIN_IMAGES
 from search.reports import figures as figures
 from search.reports import format as fmt
 from search.reports.confirmations import confirmation_summaries
@@ -150,10 +150,10 @@ def confirmation_section(rows: list[dict] | None, study_name: str, companion) ->
 def images_text(rows: list[dict]) -> str:
     """'all 60,000 training images', or the counts actually stored (a --train-limit run)."""
     counts = sorted({row.get("train_images") for row in rows} - {None})
-    if counts == [TRAIN_COUNT]:
-        return f"all {TRAIN_COUNT:,} training images"
+    if counts == [TRAIN_IMAGES]:
+        return f"all {TRAIN_IMAGES:,} training images"
     shown = ", ".join(f"{count:,}" for count in counts) or "an unrecorded number of"
-    return f"{shown} training images (not all {TRAIN_COUNT:,}: --train-limit)"
+    return f"{shown} training images (not all {TRAIN_IMAGES:,}: --train-limit)"
 
 
 def unfinished_text(companion, study_name: str) -> str:

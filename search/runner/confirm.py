@@ -153,12 +153,13 @@ def replay_trial(study, options: RunOptions, number: int, emit=lambda event: Non
 
 
 def _replay_data(options: RunOptions, kept: TrialRecord, device):
-    """The trial's data as it trained on it: its validation split and training images."""
+    """The trial's data as it trained on it: its validation split, training and test images."""
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
     val_size = kept.val_images or 0
     train_limit = kept.train_images
     full = mnist.TRAIN_COUNT - val_size
-    return mnist.prepare(arrays, val_size, train_limit if train_limit < full else None, device)
+    train_limit = train_limit if train_limit < full else None
+    return mnist.prepare(arrays, val_size, train_limit, device, kept.test_images)
 
 
 def _same_epochs(history, kept: TrialRecord, emit) -> bool:

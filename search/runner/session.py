@@ -59,7 +59,9 @@ def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mni
     if not study.needs_data:
         return None
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
-    return mnist.prepare(arrays, study.val_images(options), options.train_limit, device)
+    return mnist.prepare(
+        arrays, study.val_images(options), options.train_limit, device, options.test_limit
+    )
 
 
 def study_seed(study: StudyDef, options: RunOptions) -> int:

@@ -67,6 +67,7 @@ class TrialRecord:
     threads: int | None = None
     train_images: int | None = None
     val_images: int | None = None
+    test_images: int | None = None  # None: stored before it was recorded (all 10,000)
     train_steps: int | None = None
     val_acc_pct: tuple[float | None, ...] = ()
     test_acc_pct: tuple[float, ...] = ()

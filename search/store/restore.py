@@ -51,6 +51,7 @@ _FIELDS = {
     "test_at_best": "test_at_best_pct",
     "train_images": "train_images",
     "val_images": "val_images",
+    "test_images": "test_images",
 }
 # study attribute -> the report's key: what a restore that creates the study copies
 TRIAL_KEYS = frozenset({"number", "state", "value", "sampled"})  # what every trial entry holds

@@ -29,6 +29,8 @@ def trial_settings(study: StudyDef, options: RunOptions, seed: int) -> dict:
             "validation images": study.val_images(options),
             "limits": study.limits.describe(),
         }
+        if options.test_limit:  # only when given: studies stored before it resume unchanged
+            settings["test limit"] = options.test_limit
         for name in ("base_spec", "base_recipe"):
             if getattr(study, name, None) is not None:
                 settings[name.replace("_", " ")] = getattr(study, name).to_dict()

@@ -25,6 +25,7 @@ from search.study.limits import Limits
 from search.study.recipe import Recipe
 
 TRAIN_IMAGES = 60_000  # MNIST's training set (search.engine.data reads as many; a test checks)
+TEST_IMAGES = 10_000  # and its test set
 CONFIRM_SUFFIX = ".confirm"  # the companion study holding confirmation runs of study NAME
 
 
@@ -50,6 +51,7 @@ class RunOptions:
     seed: int | None = None  # study seed: sampler, pruner and per-trial training seeds
     seeds: tuple[int, ...] | None = None  # repeat/confirmation seeds
     train_limit: int | None = None  # first N training images only (quick looks, tests)
+    test_limit: int | None = None  # first N test images only (smoke runs, tests: no result)
     val_size: int | None = None
     threads: int | None = None  # torch intra-op threads in this process
     base: str | None = None  # ablation: "baseline" or "trial:N"
@@ -238,6 +240,8 @@ def validate_options(study: StudyDef, options: RunOptions) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
     if options.timeout is not None and options.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout}")
+    if options.test_limit is not None and not 1 <= options.test_limit <= TEST_IMAGES:
+        raise UsageError(f"--test-limit must be in 1..{TEST_IMAGES:,}, got {options.test_limit}")
     if options.val_size is not None and not 0 <= options.val_size < TRAIN_IMAGES:
         raise UsageError(f"--val-size must be in 0..{TRAIN_IMAGES - 1}, got {options.val_size}")
     if options.seeds is not None and len(set(options.seeds)) != len(options.seeds):

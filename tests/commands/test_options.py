@@ -8,9 +8,10 @@ import sys
 
 import optuna
 import pytest
+import torch
 
 from tests.conftest import REPO_ROOT
-from tests.run_args import one_line_error, trained
+from tests.run_args import QUICK_TEST, one_line_error, trained
 from tests.run_args import search_run as run
 
 
@@ -113,7 +114,7 @@ def test_a_resume_with_other_settings_is_refused_and_name_stores_a_second_study(
 ):
     url = f"sqlite:///{tmp_path / 's.db'}"
     common = ["--study", "baseline", "--seeds", "1", "--storage", url, "--data-root",
-              str(data_root), "--workers", "1", "--plain"]  # fmt: skip
+              str(data_root), "--workers", "1", "--plain", *QUICK_TEST]  # fmt: skip
     first = run([*common, "--epochs", "1", "--train-limit", "300"], tmp_path)
     assert first.returncode == 0, first.stderr
     line = one_line_error(run([*common, "--epochs", "2", "--train-limit", "200"], tmp_path))
@@ -144,7 +145,7 @@ def test_a_bad_worker_count_names_the_option_and_what_is_allowed(tmp_path):
 def test_the_run_folder_holds_the_default_storage_weights_locks_and_reports(tmp_path, data_root):
     folder = tmp_path / "my-runs"
     args = ["--study", "baseline", "--seeds", "1", "--epochs", "1", "--train-limit", "300",
-            "--data-root", str(data_root), "--workers", "1", "--plain",
+            *QUICK_TEST, "--data-root", str(data_root), "--workers", "1", "--plain",
             "--run-dir", str(folder)]  # fmt: skip
     result = run(args, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -175,7 +176,7 @@ def test_a_budget_option_tightens_a_search_and_names_its_study(tmp_path, data_ro
     url = f"sqlite:///{tmp_path / 's.db'}"
     args = ["--study", "cnn20k", "--max-params", "4000", "--trials", "2", "--epochs", "1",
             "--train-limit", "300", "--val-size", "200", "--storage", url, "--data-root",
-            str(data_root), "--workers", "1", "--plain", "--no-confirm"]  # fmt: skip
+            str(data_root), "--workers", "1", "--plain", "--no-confirm", *QUICK_TEST]  # fmt: skip
     result = run(args, tmp_path)
     assert result.returncode == 0, result.stderr
     names = [s.study_name for s in optuna.get_all_study_summaries(url)]
@@ -206,3 +207,42 @@ def test_a_budget_option_tightens_a_search_and_names_its_study(tmp_path, data_ro
         (["--study", "cnn20k", "--max-params", "20000"], "a budget can only tighten it"),
     ):
         one_line_error(run([*bad, "--storage", url], tmp_path), words)
+
+
+def test_a_test_limit_evaluates_the_first_test_images_and_the_report_says_so(tmp_path, data_root):
+    from archs import ArchSpec, build
+    from search.engine.data import Split, load_mnist, normalise
+    from search.engine.train import evaluate
+    from search.report import main as report_main
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["--study", "baseline", "--seeds", "1", "--epochs", "1", "--train-limit", "300",
+            "--test-limit", "500", "--storage", url, "--data-root", str(data_root), "--workers",
+            "1", "--plain"]  # fmt: skip
+    result = run(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    stored = optuna.load_study(study_name="baseline", storage=url)
+    assert stored.user_attrs["settings"]["test limit"] == 500  # a resume must give it again
+    (trial,) = stored.trials
+    assert trial.user_attrs["test_images"] == 500
+    net = build(ArchSpec.from_dict(trial.user_attrs["spec"]))
+    net.load_state_dict(torch.load(trial.user_attrs["weights_path"], weights_only=True))
+    arrays = load_mnist(data_root)
+    first = Split(normalise(arrays.test_images[:500]), arrays.test_labels[:500])
+    assert trial.user_attrs["test_acc"] == [round(evaluate(net, first), 6)]
+    out = tmp_path / "out"
+    assert report_main(["--storage", url, "--out", str(out)]) == 0
+    readme = (out / "baseline" / "README.md").read_text()
+    assert "- **smoke run**: test accuracies on the first 500 of the 10,000 test images" in readme
+    over = run([*args, "--test-limit", "10001"], tmp_path)  # the last one given counts
+    one_line_error(over, "--test-limit must be in 1..10,000, got 10001")
+
+
+def test_a_study_created_without_a_test_limit_stores_no_such_setting():
+    from search.store.settings import trial_settings
+    from search.study.definitions import RunOptions
+    from studies import STUDIES
+
+    assert "test limit" not in trial_settings(STUDIES["baseline"], RunOptions(), 1)
+    limited = trial_settings(STUDIES["baseline"], RunOptions(test_limit=700), 1)
+    assert limited["test limit"] == 700

@@ -34,7 +34,7 @@ from report_helpers import (
     table,
     trials_of,
 )
-from run_args import trained
+from run_args import TEST_LIMIT, trained
 
 from search.report import main
 from search.reports.data import study_kind
@@ -53,7 +53,8 @@ def built(tmp_path_factory, data_root) -> dict:
     """The storage (six studies, one of them the cnn20k companion) and the report folder."""
     folder = tmp_path_factory.mktemp("report")
     url = f"sqlite:///{folder / 'r.db'}"
-    tiny = dict(storage=url, data_root=str(data_root), device="cpu", train_limit=256)
+    tiny = dict(storage=url, data_root=str(data_root), device="cpu", train_limit=256,
+                test_limit=TEST_LIMIT)  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))  # locks and weights
         # 2,000 images: enough for the search's 50%-after-2-epochs floor to let trials finish

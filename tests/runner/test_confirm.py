@@ -23,6 +23,7 @@ from search.runner.export import export_trial
 from search.runner.session import run_study
 from search.study.definitions import RunOptions
 from studies import STUDIES
+from tests.run_args import TEST_LIMIT
 
 
 def two_trial_options(folder, data_root, epochs: int, train_limit: int) -> RunOptions:
@@ -33,6 +34,7 @@ def two_trial_options(folder, data_root, epochs: int, train_limit: int) -> RunOp
         device="cpu",
         epochs=epochs,
         train_limit=train_limit,
+        test_limit=TEST_LIMIT,
         val_size=256,
         trials=2,
         seeds=(1, 2),
@@ -211,7 +213,8 @@ def test_export_of_a_confirmation_run_checks_its_onnx_on_real_test_images(
 
     import onnxruntime
 
-    from search.engine.data import load_mnist, normalise
+    from search.engine.data import Split, load_mnist, normalise
+    from search.engine.train import evaluate
 
     folder, options, _, _ = two_trials
     companion = load(folder, "cnn20k.confirm")
@@ -230,12 +233,15 @@ def test_export_of_a_confirmation_run_checks_its_onnx_on_real_test_images(
     record = json.loads((out / "spec.json").read_text())
     assert record["weights"]["from"] == "confirmation run" and record["weights"]["seed"] == 2
     assert record["weights"]["train_images"] == run.user_attrs["train_images"] == 2048
-    assert abs(record["weights"]["test_acc_at_export"] - run.user_attrs["test_acc"][-1]) <= 0.02
-    # onnxruntime predicts what torch predicts on real test images
+    # the run was evaluated on 1,000 test images (--test-limit); the export on all 10,000
+    assert run.user_attrs["test_images"] == TEST_LIMIT
     arrays = load_mnist(data_root)
-    images = normalise(arrays.test_images[:2000])
     net = build(ArchSpec.from_dict(record["spec"]))
     net.load_state_dict(torch.load(out / "weights.pt", weights_only=True))
+    every = Split(normalise(arrays.test_images), arrays.test_labels)
+    assert record["weights"]["test_acc_at_export"] == round(evaluate(net, every), 2)
+    # onnxruntime predicts what torch predicts on real test images
+    images = normalise(arrays.test_images[:2000])
     session = onnxruntime.InferenceSession(str(out / "model.onnx"))
     theirs = session.run(None, {"input": images.numpy()})[0]
     with torch.no_grad():

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
-from run_args import baseline_args, tiny_options, trained
+from run_args import QUICK_TEST, baseline_args, tiny_options, trained
 
 from archs import BASELINE, ArchSpec, Transition, build
 from search.engine import objective as objective_module
@@ -28,7 +28,8 @@ from studies.cnn20k import params_for
 
 REPO = Path(__file__).resolve().parents[2]
 WIDE = ArchSpec(blocks=((16, 32, 32), (32, 32)), transitions=(Transition(width=16),))
-TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", "--workers", "1"]
+TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", "--workers", "1",
+        *QUICK_TEST]  # fmt: skip
 
 
 def cli(

@@ -22,11 +22,13 @@ from search.runner.session import open_study, run_study
 from search.study.definitions import RunOptions
 from studies import STUDIES
 from studies.ablation import VARIANTS
+from tests.run_args import TEST_LIMIT
 
 
 def ablation(url: str, data_root: Path, seeds: tuple[int, ...]) -> tuple:
     options = RunOptions(
         storage=url, data_root=str(data_root), device="cpu", epochs=1, train_limit=256,
+        test_limit=TEST_LIMIT,
         seeds=seeds, variants=("no_dropout",),
     )  # fmt: skip
     return STUDIES["ablation"].configure(options), options

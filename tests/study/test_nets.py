@@ -15,6 +15,7 @@ from search.study.nets import load_net, load_recipe
 from search.study.recipe import REFERENCE_RECIPE, Recipe
 from studies import STUDIES
 from tests.conftest import REPO_ROOT
+from tests.run_args import QUICK_TEST
 from tests.run_args import search_run as run
 
 WINNER = REPO_ROOT / "reports" / "cnn5k" / "trial30" / "spec.json"
@@ -123,7 +124,7 @@ def test_your_own_net_repeats_over_seeds_and_renders_without_the_reference(tmp_p
     url = f"sqlite:///{tmp_path / 's.db'}"
     result = run(
         ["--study", "baseline", "--base", str(net), "--seeds", "1", "2", "--epochs", "1",
-         "--train-limit", "1000", "--storage", url, "--data-root", str(data_root),
+         "--train-limit", "1000", *QUICK_TEST, "--storage", url, "--data-root", str(data_root),
          "--workers", "1", "--plain"],
         tmp_path,
     )  # fmt: skip

@@ -7,6 +7,7 @@ import re
 import optuna
 
 from tests.conftest import REPO_ROOT
+from tests.run_args import QUICK_TEST
 from tests.run_args import search_run as run
 
 
@@ -28,7 +29,8 @@ def test_the_readme_example_runs_from_anywhere_with_workers_and_resumes(tmp_path
     study_file.write_text(readme_example())
     url = f"sqlite:///{tmp_path / 's.db'}"
     common = ["--study", str(study_file), "--epochs", "1", "--train-limit", "300", "--val-size",
-              "200", "--storage", url, "--data-root", str(data_root), "--plain"]  # fmt: skip
+              "200", *QUICK_TEST, "--storage", url, "--data-root", str(data_root),
+              "--plain"]  # fmt: skip
     first = run([*common, "--trials", "2", "--workers", "2"], tmp_path)
     assert first.returncode == 0, first.stderr
     stored = optuna.load_study(study_name="my-study", storage=url)
@@ -94,6 +96,7 @@ def test_five_failures_in_a_row_exit_1_in_process_and_on_workers(tmp_path, data_
                 "300",
                 "--val-size",
                 "200",
+                *QUICK_TEST,
                 "--storage",
                 url,
                 "--data-root",
@@ -125,7 +128,8 @@ def test_a_search_confirms_its_top_trial_only_when_its_budget_is_spent(tmp_path,
         url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
         common = ["--study", str(study_file), "--workers", workers, "--epochs", "1",
                   "--train-limit", "300", "--val-size", "200", "--seeds", "1", "--storage", url,
-                  "--data-root", str(data_root), "--plain", "--trials", "2"]  # fmt: skip
+                  *QUICK_TEST, "--data-root", str(data_root), "--plain",
+                  "--trials", "2"]  # fmt: skip
         result = run([*common, "--timeout", "0.01"], tmp_path)  # passed before any trial starts
         assert result.returncode == 0, (workers, result.stderr)
         assert re.search(r"0/2 trials used \(stopped by [a-z ]*timeout\)", result.stdout), workers

@@ -21,10 +21,10 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from run_args import baseline_args, trained
+from run_args import QUICK_TEST, baseline_args, trained
 from run_args import search_run as run_command
 
-TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain"]
+TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", *QUICK_TEST]
 FAST_HEARTBEAT = {"SEARCH_HEARTBEAT": "1,3"}  # stale after 3 s instead of 30
 
 
@@ -185,6 +185,7 @@ def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path
         "2",
         "--no-confirm",
         "--plain",
+        *QUICK_TEST,
     ]
     launcher = launch(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: TrialState.RUNNING in states(url, "cnn20k"))
