@@ -106,7 +106,9 @@ def _replay_or_export(args, study, options) -> int:
 
     if args.export is not None:
         number, folder = export_trial_number(args.export[0]), args.export[1]
-        return export_trial(study, options, number, folder, args.confirmation_seed, args.force)
+        return export_trial(
+            study, options, number, folder, args.confirmation_seed, args.force, not args.no_onnx
+        )
     with make_console(plain=args.plain) as console:
         return replay_trial(study, options, args.replay, console.emit)
 

@@ -183,6 +183,11 @@ def _mode_options(group) -> None:
     group.add_argument(
         "--force", action="store_true", help="--export: replace an earlier export in DIR"
     )
+    group.add_argument(
+        "--no-onnx",
+        action="store_true",
+        help="--export: write no model.onnx (its export and check take 10-20 s on a 2-core CPU)",
+    )
 
 
 def workers_arg(text: str) -> str | int:
@@ -283,7 +288,7 @@ def _unused_by_mode(args) -> list[str]:
                 found.append(f"{flag} does not apply to {mode} (the trial runs as stored)")
         if args.no_confirm:
             found.append(f"--no-confirm does not apply to {mode}")
-    for option in ("confirmation_seed", "force"):
+    for option in ("confirmation_seed", "force", "no_onnx"):
         if getattr(args, option) not in (None, False) and mode != "--export":
             found.append(f"--{option.replace('_', '-')} applies to --export only")
     return found

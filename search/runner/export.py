@@ -46,9 +46,11 @@ def export_trial(
     out_dir: str,
     confirmation_seed: int | None = None,
     force: bool = False,
+    onnx: bool = True,
 ) -> int:
     """Write the export of trial `number` (or of its confirmation run with `confirmation_seed`)
-    to out_dir after every check; one error line and nothing written otherwise."""
+    to out_dir after every check (model.onnx unless `onnx` is False); one error line and nothing
+    written otherwise."""
     searched = load_existing(study.name, options)
     trial = trial_by_number(searched, number)
     spec, recipe = stored_proposal(trial)
@@ -65,12 +67,14 @@ def export_trial(
     accuracy = evaluate(model, test)
     record = export_record(study, trial, spec, recipe, source, path, digest, accuracy)
     sessions = searched.user_attrs.get(SESSIONS_KEY, [])
-    check = _write_export(target, record, spec, path, model, test, sessions)
+    check = _write_export(target, record, spec, path, model, test, sessions, onnx)
     written = " ".join(f for f in FILES if (target / f).exists())
     what = "" if confirmation_seed is None else f" (confirmation run, seed {confirmation_seed})"
     print(f"exported trial {number}{what} ({spec.summary}) to {target}: {written}")
     print(f"test accuracy of these weights: {accuracy:.2f}% on {len(test):,} images")
-    if check is None:
+    if not onnx:
+        print("no model.onnx (--no-onnx)")
+    elif check is None:
         print(f"no model.onnx: ONNX export needs {', '.join(export_onnx.missing_packages())};"
               f" {export_onnx.EXTRA_HINT}")  # fmt: skip
     else:
@@ -78,7 +82,9 @@ def export_trial(
     return 0
 
 
-def _write_export(target: Path, record: dict, spec, weights: Path, model, test, sessions):
+def _write_export(
+    target: Path, record: dict, spec, weights: Path, model, test, sessions, onnx: bool = True
+):
     """Write the export into a staging folder beside `target`, then move it into place in one
     rename, so that a failure leaves nothing half-written; the ONNX check (None: no ONNX)."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -86,8 +92,8 @@ def _write_export(target: Path, record: dict, spec, weights: Path, model, test, 
         (staging / "spec.json").write_text(json.dumps(record, indent=2) + "\n")
         shutil.copyfile(weights, staging / "weights.pt")  # the bytes that were hashed
         (staging / "model.py").write_text(standalone_source(spec))
-        check = onnx_files(model, staging, test.images)
-        (staging / "README.md").write_text(readme(record, check, sessions))
+        check = onnx_files(model, staging, test.images) if onnx else None
+        (staging / "README.md").write_text(readme(record, check, sessions, onnx))
         if target.exists():
             shutil.rmtree(target)  # empty, or an export --force replaces (checked above)
         os.replace(staging, target)
@@ -235,7 +241,9 @@ def export_record(
     }
 
 
-def readme(record: dict, check: export_onnx.OnnxCheck | None, sessions: list[dict]) -> str:
+def readme(
+    record: dict, check: export_onnx.OnnxCheck | None, sessions: list[dict], onnx: bool = True
+) -> str:
     """The export's README.md: its numbers, its input, its files, where it came from."""
     weights = record["weights"]
     onnx = (
@@ -244,6 +252,8 @@ def readme(record: dict, check: export_onnx.OnnxCheck | None, sessions: list[dic
         f" {check.images:,} test images: {onnx_text(check)}."
         if check is not None
         else f"no `model.onnx`: ONNX export needs {export_onnx.EXTRA_HINT}."
+        if onnx
+        else "no `model.onnx` (exported with `--no-onnx`)."
     )
     made_by = "\n".join(f"- `{s['command']}` ({s['started']}, {s['machine']})" for s in sessions)
     flops = f"{record['flops']:,}" if record.get("flops") else "-"

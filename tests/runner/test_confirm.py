@@ -131,11 +131,12 @@ def test_export_writes_a_standalone_module_with_identical_outputs(two_trials, tm
     out = tmp_path / "exported"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEARCH_RUN_DIR", str(folder / "runs"))
-        assert export_trial(STUDIES["cnn20k"], options, 0, str(out)) == 0
+        assert export_trial(STUDIES["cnn20k"], options, 0, str(out), onnx=False) == 0
         with pytest.raises(UsageError, match="holds another export; --force replaces it"):
             export_trial(STUDIES["cnn20k"], options, 0, str(out))
-    files = ["README.md", "model.onnx", "model.py", "spec.json", "weights.pt"]
+    files = ["README.md", "model.py", "spec.json", "weights.pt"]  # no model.onnx, as asked
     assert sorted(p.name for p in out.iterdir()) == files
+    assert "no `model.onnx` (exported with `--no-onnx`)." in (out / "README.md").read_text()
     module_spec = importlib.util.spec_from_file_location("exported_model", out / "model.py")
     exported = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(exported)

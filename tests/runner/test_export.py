@@ -40,8 +40,10 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
 
     out = tmp_path / "exported"
     result = search_run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url,
-                         "--data-root", str(data_root)], tmp_path)  # fmt: skip
+                         "--data-root", str(data_root), "--no-onnx"], tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "no model.onnx (--no-onnx)" in result.stdout  # ONNX: tests/runner/test_confirm.py
+    assert not (out / "model.onnx").exists()
     state = torch.load(out / "weights.pt", weights_only=True)
     net = build(ArchSpec.from_dict(first.user_attrs["spec"]))
     net.load_state_dict(state)
@@ -102,7 +104,7 @@ def test_a_trial_whose_weights_are_gone_is_exported_after_replay(tmp_path, data_
     assert "trial 0: reproduced exactly" in replay.stdout
     assert "trial 0: the replayed weights saved to" in replay.stdout
     saved = optuna.load_study(study_name="baseline", storage=url).user_attrs["replayed_weights"]
-    result = search_run([*common, "--export", "0", str(out)], tmp_path)
+    result = search_run([*common, "--export", "0", str(out), "--no-onnx"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert file_sha256(out / "weights.pt") == saved["0"]["sha256"]
     # the same numbers as the trial's own weights had: its stored final test accuracy
@@ -126,6 +128,7 @@ def test_an_onnx_graph_that_disagrees_with_torch_is_an_error_and_nothing_is_writ
     repeat(tmp_path, url, 1, data_root)
     disagreeing = export_onnx.OnnxCheck(opset=18, images=10_000, agreement=0.998, max_abs_diff=3.0)
     monkeypatch.setattr(export_onnx, "check_onnx", lambda path, model, images: disagreeing)
+    monkeypatch.setattr(export_onnx, "write_onnx", lambda model, path: path.write_bytes(b"onnx"))
     options = RunOptions(storage=url, data_root=str(data_root))
     out = tmp_path / "out"
     with pytest.raises(StudyFailed) as caught:
