@@ -94,6 +94,7 @@ def trial_record(trial: FrozenTrial) -> dict:
         "imported_from": record.imported_from,
         "train_images": record.train_images,
         "val_images": record.val_images,
+        "test_images": record.test_images,
         "distributions": {
             name: optuna.distributions.distribution_to_json(distribution)
             for name, distribution in trial.distributions.items()

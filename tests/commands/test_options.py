@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -234,6 +235,8 @@ def test_a_test_limit_evaluates_the_first_test_images_and_the_report_says_so(tmp
     assert report_main(["--storage", url, "--out", str(out)]) == 0
     readme = (out / "baseline" / "README.md").read_text()
     assert "- **smoke run**: test accuracies on the first 500 of the 10,000 test images" in readme
+    document = json.loads((out / "baseline" / "data.json").read_text())
+    assert [row["test_images"] for row in document["trials"]] == [500]  # restore reads it back
     over = run([*args, "--test-limit", "10001"], tmp_path)  # the last one given counts
     one_line_error(over, "--test-limit must be in 1..10,000, got 10001")
 

@@ -169,8 +169,8 @@ def fresh_clone(folder: Path) -> Path:
 
 
 MAIN_COMMAND = [sys.executable, "-m", "search.run", "--study", "cnn20k"]
-QUICK = ["--trials", "1", "--epochs", "1", "--train-limit", "2000", "--test-limit", "1000",
-         "--plain"]  # fmt: skip
+QUICK = ["--trials", "1", "--epochs", "1", "--train-limit", "2000", "--val-size", "500",
+         "--test-limit", "1000", "--plain"]  # the README's smoke run  # fmt: skip
 
 
 def test_the_readme_main_command_fetches_mnist_on_a_fresh_clone(tmp_path, originals):
