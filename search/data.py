@@ -1,6 +1,6 @@
-"""`python -m search.data fetch`: fetch the missing MNIST files (see search.engine.data)."""
+"""`python -m search.data fetch`: fetch the missing MNIST files (see search.engine.idx)."""
 
-from search.engine.data import main
+from search.engine.idx import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from search.engine.data import FILES, MnistArrays, load_mnist
+from search.engine.data import MnistArrays, load_mnist
+from search.engine.idx import FILES
 
 os.environ["MNIST_OFFLINE"] = "1"  # before any test runs; inherited by every subprocess
 os.environ.pop("MNIST_MIRROR", None)

@@ -83,7 +83,7 @@ def test_the_study_api_and_the_store_know_no_runner_workers_console_or_studies()
     assert offenders("search.study", (*upper, "search.engine")) == []  # it only reads a Profile
     assert offenders("search.store", upper) == []
     # the engine's one command (python -m search.data fetch) uses the shared command-line parts
-    assert offenders("search.engine", (*upper, "search.cli"), allow=("search.engine.data",)) == []
+    assert offenders("search.engine", (*upper, "search.cli"), allow=("search.engine.idx",)) == []
     assert offenders("search.study", ("search.cli",)) == offenders("search.store", ("search.cli",))
     assert offenders("search.store", ("search.cli",)) == []
 

@@ -1,21 +1,15 @@
-"""MNIST from the four standard idx files, loaded once, normalised once, batched by indexing.
+"""MNIST as tensors: loaded once, normalised once, batched by indexing.
 
-Files live under `<data root>/MNIST/raw/` (torchvision's layout), `.gz` or plain. The data root is
-`--data-root`, else the environment variable MNIST_ROOT, else `./data`. Missing files are fetched
-there first (search.engine.fetch: pinned hashes, public mirrors or $MNIST_MIRROR) unless offline.
-Every file is validated (magic number, count, shape, length) before anything uses it; a problem is
-a `DataError` naming the file. Batches come from a random permutation and tensor indexing on the
-training device; the optional augmentation (random rotation and translation per sample) is one
-batched affine warp.
+The four idx files are found, fetched when missing and validated by search.engine.idx (a problem
+is a `DataError` naming the file); here they become tensors. Batches come from a random
+permutation and tensor indexing on the training device; the optional augmentation (random
+rotation and translation per sample) is one batched affine warp.
 """
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,24 +17,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from search.engine import fetch
+from search.engine.idx import FILES, LABELS_MAGIC, read_idx, read_mnist
 from search.errors import UsageError
 
 MEAN, STD = 0.1307, 0.3081  # MNIST training-set pixel mean and std, pixels scaled to [0, 1]
-TRAIN_COUNT, TEST_COUNT, SIDE = 60_000, 10_000, 28
-IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049  # idx3 (uint8, 3 dims) and idx1 (uint8, 1 dim)
-FILES = {
-    "train_images": ("train-images-idx3-ubyte", IMAGES_MAGIC, TRAIN_COUNT),
-    "train_labels": ("train-labels-idx1-ubyte", LABELS_MAGIC, TRAIN_COUNT),
-    "test_images": ("t10k-images-idx3-ubyte", IMAGES_MAGIC, TEST_COUNT),
-    "test_labels": ("t10k-labels-idx1-ubyte", LABELS_MAGIC, TEST_COUNT),
-}
 DEFAULT_VAL_SIZE = 10_000
 SPLIT_SEED = 20_240_601  # fixes which training images form the validation split, for every run
-
-
-class DataError(UsageError):
-    """Missing, truncated or corrupt MNIST files."""
 
 
 @dataclass(frozen=True)
@@ -80,74 +62,25 @@ class Data:
         return Data(self.train.to(device), val, self.test.to(device))
 
 
-def resolve_root(data_root: str | os.PathLike | None = None) -> Path:
-    """`data_root`, else $MNIST_ROOT, else ./data."""
-    return Path(data_root or os.environ.get("MNIST_ROOT") or "data")
-
-
-def expected_paths(root: Path) -> list[Path]:
-    return [root / "MNIST" / "raw" / f"{name}.gz" for name, _, _ in FILES.values()]
-
-
 def load_mnist(
     data_root: str | os.PathLike | None = None,
     offline: bool | None = None,
     say: Callable[[str], None] | None = None,
 ) -> MnistArrays:
-    """Read and validate the four idx files, fetching the missing ones first (search.engine.fetch)
-    unless `offline` (default: $MNIST_OFFLINE); raises `DataError` naming the file at fault."""
-    root = resolve_root(data_root)
-    raw = root / "MNIST" / "raw"
-    missing = [name for name, _, _ in FILES.values() if _present(raw, name) is None]
-    if missing:
-        if fetch.offline_requested(offline):
-            raise DataError(_missing_message(root, [raw / f"{name}.gz" for name in missing]))
-        fetch.fetch_missing(raw, missing, say)
-    found = {key: _present(raw, name) for key, (name, _, _) in FILES.items()}
-    arrays = {key: _read_idx(found[key], magic, count) for key, (_, magic, count) in FILES.items()}
-    return MnistArrays(**arrays)
-
-
-def _present(raw: Path, name: str) -> Path | None:
-    return next((p for p in (raw / name, raw / f"{name}.gz") if p.is_file()), None)
-
-
-def _missing_message(root: Path, missing: list[Path]) -> str:
-    names = ", ".join(str(p) for p in missing)
-    return (
-        f"MNIST files missing under data root {root}: expected {names}; offline (--offline or"
-        " MNIST_OFFLINE=1), so nothing was fetched: run without it to fetch them, set"
-        " MNIST_MIRROR to a mirror you can reach, or copy the four standard idx files there"
-    )
+    """The four idx files as tensors, fetched and validated first (search.engine.idx: a problem
+    is a `DataError` naming the file)."""
+    files = read_mnist(data_root, offline, say)
+    return MnistArrays(**{key: _tensor(*files[key], FILES[key][1]) for key in FILES})
 
 
 def _read_idx(path: Path, magic: int, count: int) -> torch.Tensor:
-    try:
-        payload = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        message = f"{path}: cannot read ({error}); the file is corrupt, fetch it again"
-        raise DataError(message) from None
-    dims = 3 if magic == IMAGES_MAGIC else 1
-    header = 4 + 4 * dims
-    if len(payload) < header:
-        raise DataError(f"{path}: truncated ({len(payload)} bytes, no full idx header)")
-    found_magic, *shape = struct.unpack(f">{1 + dims}I", payload[:header])
-    if found_magic != magic:
-        raise DataError(f"{path}: bad magic number {found_magic} (expected {magic})")
-    expected_shape = [count] + ([SIDE, SIDE] if dims == 3 else [])
-    if shape != expected_shape:
-        raise DataError(f"{path}: shape {shape}, expected {expected_shape}")
-    if len(payload) != header + math.prod(shape):
-        raise DataError(
-            f"{path}: {len(payload) - header} data bytes, expected {math.prod(shape)}"
-            " (truncated or padded)"
-        )
-    data = torch.frombuffer(bytearray(payload[header:]), dtype=torch.uint8).view(*shape)
-    if dims == 1:
-        if int(data.max()) > 9:
-            raise DataError(f"{path}: label {int(data.max())} outside 0..9")
-        return data.long()
-    return data
+    """One validated idx file as a tensor (uint8 images, int64 labels)."""
+    return _tensor(*read_idx(path, magic, count), magic)
+
+
+def _tensor(data: bytes, shape: list[int], magic: int) -> torch.Tensor:
+    tensor = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(*shape)
+    return tensor.long() if magic == LABELS_MAGIC else tensor
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
@@ -237,34 +170,3 @@ class Augment:
     @property
     def active(self) -> bool:
         return self.degrees > 0 or self.translate > 0
-
-
-def main(argv: list[str] | None = None, prog: str = "python -m search.data") -> int:
-    """`python -m search.data fetch`: fetch the missing MNIST files, and nothing else."""
-    from search.cli import Parser, main_guard
-
-    parser = Parser(
-        prog=prog,
-        description="Fetch MNIST (the four standard idx .gz files) into <data root>/MNIST/raw/,"
-        " hash-checked, from the public mirrors or $MNIST_MIRROR; files already there are kept.",
-    )
-    parser.add_argument("action", choices=("fetch",), help="fetch: fetch the missing files")
-    parser.add_argument(
-        "--data-root", help="folder to hold MNIST/raw/ (default: $MNIST_ROOT, else ./data)"
-    )
-    args = parser.parse_args(argv)
-    return main_guard(parser.prog, lambda: _fetch_command(args.data_root))
-
-
-def _fetch_command(data_root: str | None) -> int:
-    root = resolve_root(data_root)
-    arrays = load_mnist(root, offline=False)
-    print(
-        f"MNIST ready under {root / 'MNIST' / 'raw'}: {len(arrays.train_labels):,} training and"
-        f" {len(arrays.test_labels):,} test images"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

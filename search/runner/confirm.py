@@ -28,6 +28,7 @@ from search.store.storage import open_storage
 from search.store.trials import load_existing, queued_params, stored_proposal, trial_by_number
 from search.study.definitions import (
     CONFIRM_SUFFIX,
+    TRAIN_IMAGES,
     CnnStudy,
     Proposal,
     RunOptions,
@@ -157,7 +158,7 @@ def _replay_data(options: RunOptions, kept: TrialRecord, device):
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
     val_size = kept.val_images or 0
     train_limit = kept.train_images
-    full = mnist.TRAIN_COUNT - val_size
+    full = TRAIN_IMAGES - val_size
     train_limit = train_limit if train_limit < full else None
     return mnist.prepare(arrays, val_size, train_limit, device, kept.test_images)
 

@@ -20,7 +20,7 @@ import threading
 from dataclasses import asdict
 
 from search.console.choose import make_console
-from search.engine import data as mnist
+from search.engine import idx
 from search.errors import StudyFailed
 from search.events import Log
 from search.runner.progress import confirm_after, untimed
@@ -40,7 +40,7 @@ def prepare(study: StudyDef, options: RunOptions, workers: int) -> None:
     """Everything a worker would fail on, checked once; then the study and its queue exist."""
     validate_options(study, options)
     if study.needs_data:
-        mnist.load_mnist(options.data_root, options.offline or None)  # fetches once, here
+        idx.read_mnist(options.data_root, options.offline or None)  # fetches once, here
     open_study(study, options, workers)
 
 

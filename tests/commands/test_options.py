@@ -97,7 +97,7 @@ def test_an_option_error_answers_before_torch_is_imported(args, words, tmp_path)
 
 
 def test_the_study_api_counts_mnist_training_images_as_the_loader_does():
-    from search.engine.data import TRAIN_COUNT
+    from search.engine.idx import TRAIN_COUNT
     from search.study.definitions import TRAIN_IMAGES
 
     assert TRAIN_IMAGES == TRAIN_COUNT == 60_000

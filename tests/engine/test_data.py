@@ -19,23 +19,25 @@ import torch
 from idx import write_idx
 
 from search.engine.data import (
-    FILES,
-    IMAGES_MAGIC,
-    LABELS_MAGIC,
     MEAN,
     STD,
-    TEST_COUNT,
-    TRAIN_COUNT,
     Augment,
-    DataError,
     MnistArrays,
     Split,
     _read_idx,
     batches,
-    expected_paths,
     load_mnist,
     normalise,
     prepare,
+)
+from search.engine.idx import (
+    FILES,
+    IMAGES_MAGIC,
+    LABELS_MAGIC,
+    TEST_COUNT,
+    TRAIN_COUNT,
+    DataError,
+    expected_paths,
 )
 from search.errors import UsageError
 

@@ -19,7 +19,8 @@ import optuna
 import pytest
 
 from search.engine import fetch
-from search.engine.data import FILES, load_mnist
+from search.engine.data import load_mnist
+from search.engine.idx import FILES
 from tests.conftest import REPO_ROOT
 from tests.mirror import Missing, Stall, Truncated, serve
 from tests.run_args import one_line_error
