@@ -157,10 +157,9 @@ def _replay_data(options: RunOptions, kept: TrialRecord, device):
     """The trial's data as it trained on it: its validation split, training and test images."""
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
     val_size = kept.val_images or 0
-    train_limit = kept.train_images
     full = TRAIN_IMAGES - val_size
-    train_limit = train_limit if train_limit < full else None
-    return mnist.prepare(arrays, val_size, train_limit, device, kept.test_images)
+    train_limit = kept.train_images if kept.train_images < full else None
+    return mnist.prepare(arrays, val_size, train_limit, device, test_limit=kept.test_images)
 
 
 def _same_epochs(history, kept: TrialRecord, emit) -> bool:

@@ -246,7 +246,7 @@ def readme(
 ) -> str:
     """The export's README.md: its numbers, its input, its files, where it came from."""
     weights = record["weights"]
-    onnx = (
+    onnx_line = (
         f"`model.onnx`: opset {check.opset}, input `input` float32 (batch, 1, 28, 28), batch"
         f" dynamic, output `log_softmax` (batch, 10); checked in onnxruntime on the"
         f" {check.images:,} test images: {onnx_text(check)}."
@@ -276,7 +276,7 @@ graph). Output: log-probabilities of the 10 classes; the prediction is the argma
 Files: `spec.json` (spec, recipe and provenance: `--base spec.json` trains it again),
 `weights.pt` (state_dict, SHA-256 `{weights["sha256"]}`), `model.py` (needs only torch:
 `Net().load_state_dict(torch.load("weights.pt"))`), README.md.
-{onnx}
+{onnx_line}
 
 Made by:
 {made_by or "- (no session recorded)"}

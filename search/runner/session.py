@@ -59,9 +59,8 @@ def load_data(study: StudyDef, options: RunOptions, device: torch.device) -> mni
     if not study.needs_data:
         return None
     arrays = mnist.load_mnist(options.data_root, options.offline or None)
-    return mnist.prepare(
-        arrays, study.val_images(options), options.train_limit, device, options.test_limit
-    )
+    val_size, train_limit = study.val_images(options), options.train_limit
+    return mnist.prepare(arrays, val_size, train_limit, device, test_limit=options.test_limit)
 
 
 def study_seed(study: StudyDef, options: RunOptions) -> int:

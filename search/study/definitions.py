@@ -24,8 +24,8 @@ from search.errors import UsageError
 from search.study.limits import Limits
 from search.study.recipe import Recipe
 
-TRAIN_IMAGES = 60_000  # MNIST's training set (search.engine.data reads as many; a test checks)
-TEST_IMAGES = 10_000  # and its test set
+# MNIST's training and test sets (search.engine.idx reads as many, without Optuna; a test checks)
+TRAIN_IMAGES, TEST_IMAGES = 60_000, 10_000
 CONFIRM_SUFFIX = ".confirm"  # the companion study holding confirmation runs of study NAME
 
 

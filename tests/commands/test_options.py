@@ -97,10 +97,11 @@ def test_an_option_error_answers_before_torch_is_imported(args, words, tmp_path)
 
 
 def test_the_study_api_counts_mnist_training_images_as_the_loader_does():
-    from search.engine.idx import TRAIN_COUNT
-    from search.study.definitions import TRAIN_IMAGES
+    from search.engine.idx import TEST_COUNT, TRAIN_COUNT
+    from search.study.definitions import TEST_IMAGES, TRAIN_IMAGES
 
     assert TRAIN_IMAGES == TRAIN_COUNT == 60_000
+    assert TEST_IMAGES == TEST_COUNT == 10_000
 
 
 def test_modes_are_mutually_exclusive(tmp_path):
