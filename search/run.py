@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from search.cli import main_guard
 from search.errors import StudyFailed, UsageError
-from search.run_options import PROG, build_parser, check_used, export_trial_number, options_from
+from search.run_checks import check_used
+from search.run_options import PROG, build_parser, export_trial_number, options_from
 from search.store import run_dir
 from search.workers.spawn import EarlyWorkers, auto_workers, fast_exit
 

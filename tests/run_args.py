@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +58,37 @@ def search_run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.Com
         [sys.executable, "-m", "search.run", *args], cwd=cwd, capture_output=True, text=True,
         timeout=timeout,
     )  # fmt: skip
+
+
+def run_here(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m search.run ARGS` run by its `main` in this process, from `cwd`: the same exit
+    status, stdout and stderr without a new interpreter's start-up (torch, its compiler stack and
+    the storage layer: ~4 s of CPU a run on 2 cores). For runs in one process (`--workers 1`,
+    replay, export, bad input); what this process's environment, folder, torch threads and
+    signal handlers were is restored after; `env` is added to the environment meanwhile."""
+    import torch
+
+    from search.run import main
+
+    out, err = io.StringIO(), io.StringIO()
+    environ, here, threads = dict(os.environ), Path.cwd(), torch.get_num_threads()
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        os.chdir(cwd)
+        os.environ.update(env or {})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exited:  # argparse's usage errors and --help
+                code = exited.code
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(environ)
+        torch.set_num_threads(threads)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:

@@ -68,10 +68,17 @@ def export_trial(
     record = export_record(study, trial, spec, recipe, source, path, digest, accuracy)
     sessions = searched.user_attrs.get(SESSIONS_KEY, [])
     check = _write_export(target, record, spec, path, model, test, sessions, onnx)
-    written = " ".join(f for f in FILES if (target / f).exists())
     what = "" if confirmation_seed is None else f" (confirmation run, seed {confirmation_seed})"
-    print(f"exported trial {number}{what} ({spec.summary}) to {target}: {written}")
-    print(f"test accuracy of these weights: {accuracy:.2f}% on {len(test):,} images")
+    _say_exported(f"trial {number}{what} ({spec.summary})", target, accuracy, len(test), check,
+                  onnx)  # fmt: skip
+    return 0
+
+
+def _say_exported(what: str, target: Path, accuracy: float, images: int, check, onnx: bool):
+    """What an export wrote, the accuracy it measured, and how its ONNX file fared."""
+    written = " ".join(f for f in FILES if (target / f).exists())
+    print(f"exported {what} to {target}: {written}")
+    print(f"test accuracy of these weights: {accuracy:.2f}% on {images:,} images")
     if not onnx:
         print("no model.onnx (--no-onnx)")
     elif check is None:
@@ -79,7 +86,6 @@ def export_trial(
               f" {export_onnx.EXTRA_HINT}")  # fmt: skip
     else:
         print(f"model.onnx (opset {check.opset}) in onnxruntime: {onnx_text(check)}")
-    return 0
 
 
 def _write_export(

@@ -33,8 +33,7 @@ class Stop:
         self.launcher, self.requested = launcher, False
 
     def __call__(self, signum, frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ignore_stop_signals()
         self.requested = True
         if os.getppid() != self.launcher:
             _silence_output()
@@ -97,8 +96,7 @@ def worker_main() -> int:
             return 0  # the launcher's checks failed (it says why) or it stopped: no work
         config = json.loads(line)
         torch.set_num_threads(config["threads"])
-        stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
-        options = RunOptions(**{**stored, "worker": config.get("worker", 0)})
+        options = _options(config)
         study = configured(find_study(config["study"]), options)
         if config.get("confirm"):
             study = confirm_worker_study(study, options, config["confirm"])
@@ -112,4 +110,17 @@ def worker_main() -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:  # nothing is left to record (a dismissed worker may get SIGTERM as it exits)
+        _ignore_stop_signals()
     return 0
+
+
+def _options(config: dict) -> RunOptions:
+    """The launcher's RunOptions (JSON made tuples lists) with this worker's index."""
+    stored = {k: tuple(v) if k == "seeds" and v else v for k, v in config["options"].items()}
+    return RunOptions(**{**stored, "worker": config.get("worker", 0)})
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

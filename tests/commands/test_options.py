@@ -13,7 +13,7 @@ import torch
 
 from tests.conftest import REPO_ROOT
 from tests.run_args import QUICK_TEST, one_line_error, trained
-from tests.run_args import search_run as run
+from tests.run_args import run_here as run
 
 
 def test_a_storage_in_a_folder_that_does_not_exist_is_refused(tmp_path):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import statistics
-import subprocess
-import sys
 
 import optuna
 import pytest
@@ -23,7 +21,7 @@ from search.runner.export import export_trial
 from search.runner.session import run_study
 from search.study.definitions import RunOptions
 from studies import STUDIES
-from tests.run_args import TEST_LIMIT
+from tests.run_args import TEST_LIMIT, run_here
 
 
 def two_trial_options(folder, data_root, epochs: int, train_limit: int) -> RunOptions:
@@ -163,13 +161,7 @@ def test_cli_confirm_replay_export_errors(two_trials, tmp_path):
         (["--confirm", "2", "--study", "baseline"], "--confirm applies to search studies"),
     ):
         study = [] if "--study" in args else ["--study", "cnn20k"]
-        result = subprocess.run(
-            [sys.executable, "-m", "search.run", *study, *args, "--storage", storage],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = run_here([*study, *args, "--storage", storage], folder)
         assert result.returncode == 2 and message in result.stderr, result.stderr
     assert not (tmp_path / "e").exists()
 

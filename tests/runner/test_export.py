@@ -17,12 +17,12 @@ from archs import ArchSpec, build
 from search.engine.data import load_mnist, normalise
 from search.engine.objective import file_sha256
 from tests.conftest import REPO_ROOT
-from tests.run_args import search_run
+from tests.run_args import run_here
 
 
 def repeat(folder: Path, storage: str, seed: int, data_root) -> optuna.trial.FrozenTrial:
     """The baseline, one epoch on 300 images with `seed`, in `storage`; its trial 0."""
-    result = search_run(
+    result = run_here(
         ["--study", "baseline", "--seeds", str(seed), "--epochs", "1", "--train-limit", "300",
          "--storage", storage, "--data-root", str(data_root), "--workers", "1", "--plain"],
         folder,
@@ -39,7 +39,7 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
     assert first.user_attrs["weights_sha256"] != second.user_attrs["weights_sha256"]
 
     out = tmp_path / "exported"
-    result = search_run(["--study", "baseline", "--export", "0", str(out), "--storage", first_url,
+    result = run_here(["--study", "baseline", "--export", "0", str(out), "--storage", first_url,
                          "--data-root", str(data_root), "--no-onnx"], tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "no model.onnx (--no-onnx)" in result.stdout  # ONNX: tests/runner/test_confirm.py
@@ -58,7 +58,7 @@ def test_two_storages_with_one_study_name_keep_their_own_weights(tmp_path, data_
     again = tmp_path / "again"
     args = ["--study", "baseline", "--export", "0", str(again), "--storage", first_url,
             "--data-root", str(data_root)]  # fmt: skip
-    result = search_run(args, tmp_path)
+    result = run_here(args, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "is not trial 0's weights" in lines[0], result.stderr
@@ -80,7 +80,7 @@ def test_export_into_a_file_or_a_full_folder_is_refused(tmp_path, data_root):
     ):
         args = ["--study", "baseline", "--export", "0", str(target), "--storage", url,
                 "--data-root", str(data_root)]  # fmt: skip
-        result = search_run(args, tmp_path)
+        result = run_here(args, tmp_path)
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.splitlines()) == 1 and words in result.stderr, result.stderr
     assert a_file.read_text() == "mine" and sorted(p.name for p in full.iterdir()) == ["keep.txt"]
@@ -94,17 +94,17 @@ def test_a_trial_whose_weights_are_gone_is_exported_after_replay(tmp_path, data_
     Path(trial.user_attrs["weights_path"]).unlink()  # as on another machine
     common = ["--study", "baseline", "--storage", url, "--data-root", str(data_root)]
     out = tmp_path / "out"
-    result = search_run([*common, "--export", "0", str(out)], tmp_path)
+    result = run_here([*common, "--export", "0", str(out)], tmp_path)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert "`--replay 0` retrains the trial here and saves its weights" in result.stderr
     assert not out.exists()
 
-    replay = search_run([*common, "--replay", "0", "--plain"], tmp_path)
+    replay = run_here([*common, "--replay", "0", "--plain"], tmp_path)
     assert replay.returncode == 0, replay.stderr
     assert "trial 0: reproduced exactly" in replay.stdout
     assert "trial 0: the replayed weights saved to" in replay.stdout
     saved = optuna.load_study(study_name="baseline", storage=url).user_attrs["replayed_weights"]
-    result = search_run([*common, "--export", "0", str(out), "--no-onnx"], tmp_path)
+    result = run_here([*common, "--export", "0", str(out), "--no-onnx"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert file_sha256(out / "weights.pt") == saved["0"]["sha256"]
     # the same numbers as the trial's own weights had: its stored final test accuracy

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
-from run_args import QUICK_TEST, baseline_args, tiny_options, trained
+from run_args import QUICK_TEST, baseline_args, run_here, tiny_options, trained
 
 from archs import BASELINE, ArchSpec, Transition, build
 from search.engine import objective as objective_module
@@ -185,7 +185,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, data_root, ar
     storage = tmp_path / "runs.db"
     extra = [] if "--storage" in args else ["--storage", f"sqlite:///{storage}"]
     extra += [] if "--data-root" in args else ["--data-root", str(data_root)]
-    result = cli([*args, *extra], cwd=tmp_path)
+    result = run_here([*args, *extra], tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
@@ -247,7 +247,7 @@ def test_killed_run_resumes_with_exactly_the_trials_expected(tmp_path, data_root
     ]
     assert len(finished_before) >= 2 and len(trained(before)) < 4
     time.sleep(3.5)  # past the grace period: a trial left RUNNING is now stale
-    result = cli(args, cwd=tmp_path, env=env)
+    result = run_here(args, tmp_path, env)
     assert result.returncode == 0, result.stderr
     after = stored(db, "cnn20k").trials
     finished = [t for t in after if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
@@ -283,7 +283,7 @@ def test_ctrl_c_requeues_the_running_trial_and_rerun_completes(tmp_path, data_ro
     trials = stored(db, "baseline").trials
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING, TrialState.WAITING]
     assert trials[0].user_attrs["end_kind"] == "interrupted"
-    rerun = cli(args, cwd=tmp_path)
+    rerun = run_here(args, tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     trials = stored(db, "baseline").trials
     complete = [t for t in trials if t.state == TrialState.COMPLETE]

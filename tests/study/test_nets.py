@@ -16,7 +16,7 @@ from search.study.recipe import REFERENCE_RECIPE, Recipe
 from studies import STUDIES
 from tests.conftest import REPO_ROOT
 from tests.run_args import QUICK_TEST
-from tests.run_args import search_run as run
+from tests.run_args import run_here as run
 
 WINNER = REPO_ROOT / "reports" / "cnn5k" / "trial30" / "spec.json"
 SMALL = {"blocks": [[8], [12]], "transitions": [{"width": 6}], "head": "conv_reduce"}

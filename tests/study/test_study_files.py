@@ -8,7 +8,7 @@ import optuna
 
 from tests.conftest import REPO_ROOT
 from tests.run_args import QUICK_TEST
-from tests.run_args import search_run as run
+from tests.run_args import run_here as run
 
 
 def readme_example() -> str:

@@ -390,6 +390,22 @@ def test_early_workers_are_handed_over_once_or_dismissed(tmp_path):
     assert all(process.returncode is not None for process in started)  # not taken: dismissed
 
 
+def test_a_stop_signal_after_a_worker_has_finished_is_no_error():
+    # A dismissed worker reads end-of-file and returns; the launcher's SIGTERM can reach it as it
+    # exits (seen on a loaded machine). It must exit quietly, not print a KeyboardInterrupt.
+    code = (
+        "import os, signal\n"
+        "from search.workers.process import worker_main\n"
+        "status = worker_main()\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "print('exited', status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input="", capture_output=True, text=True, timeout=120
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "exited 0\n", "")
+
+
 def test_an_unknown_study_dismisses_the_early_workers(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     result = run_command(["--study", "nope", "--workers", "2", "--storage", url], tmp_path, 120)
