@@ -14,7 +14,7 @@ from search.errors import StudyFailed, UsageError
 from search.run_checks import check_used
 from search.run_options import PROG, build_parser, export_trial_number, options_from
 from search.store import run_dir
-from search.workers.spawn import EarlyWorkers, auto_workers, fast_exit
+from search.workers.spawn import EarlyWorkers, auto_workers, dismiss, fast_exit
 
 if TYPE_CHECKING:
     from search.study.definitions import RunOptions
@@ -81,9 +81,9 @@ def _main(args, early: EarlyWorkers) -> int:
             confirm=args.confirm,
             auto_confirm=not args.no_confirm,
             key=args.study,
-            processes=early.take(workers),
+            processes=early.take(),
         )
-    early.take(0)  # this process runs the study: workers started early are not needed
+    dismiss(early.take())  # this process runs the study: workers started early are not needed
     return _in_process(args, study, options)
 
 

@@ -27,13 +27,21 @@ from search.runner.progress import confirm_after, untimed
 from search.runner.session import open_study
 from search.store.storage import open_storage
 from search.study.definitions import RunOptions, StudyDef, validate_options
-from search.workers.spawn import dismiss, label, reap, start_workers, stop_unconfigured
+from search.workers.spawn import dismiss, fitted, label, reap, stop_unconfigured
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
 
 
 def threads_per_worker(workers: int, requested: int | None = None) -> int:
     return requested or max(1, (os.cpu_count() or 1) // workers)
+
+
+def pool_size(study: StudyDef, options: RunOptions, workers: int, confirm: int | None) -> int:
+    """The workers one pool starts: `workers`, but no more than the runs it has (its trial
+    budget, or K winners x the confirmation seeds): a worker with nothing to run costs a
+    start-up (~3 s of CPU), and the cores it would have used go to the others' threads."""
+    runs = confirm * len(study.run_seeds(options)) if confirm else study.budget(options)
+    return max(1, min(workers, runs))
 
 
 def prepare(study: StudyDef, options: RunOptions, workers: int) -> None:
@@ -73,12 +81,13 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
     from search.runner.confirm import prepare_confirm
     from search.store.trials import load_existing
 
-    threads = threads_per_worker(workers, options.threads)
     with make_console(plain=plain) as console:
 
         def pool(setup, confirm: int | None = None) -> int:
             name, started = key or study.name, early.pop() if early else None
-            return run_pool(name, options, workers, threads, console.emit, confirm, setup, started)
+            size = pool_size(study, options, workers, confirm)
+            threads = threads_per_worker(size, options.threads)
+            return run_pool(name, options, size, threads, console.emit, confirm, setup, started)
 
         if confirm is None:
             code = pool(lambda: prepare(study, options, workers))
@@ -124,8 +133,9 @@ def run_pool(
     prepare=lambda: None,
     processes: list[subprocess.Popen] | None = None,
 ) -> int:
-    """Start the workers (or take `processes`, started earlier), run `prepare` while they start
-    up, let them go, merge their output, wait; 130 when interrupted, else the worst exit code.
+    """Start `workers` workers (those in `processes`, started earlier, first), run `prepare`
+    while they start up, let them go, merge their output, wait; 130 when interrupted, else the
+    worst exit code.
 
     A worker's start-up (imports, ~2 s) overlaps the launcher's checks and study creation: each
     worker waits for its configuration (one JSON line) on stdin before it touches the storage.
@@ -134,11 +144,11 @@ def run_pool(
     """
     worker_options = asdict(options) | {"argv": None}  # the launcher recorded the session
     config = {"study": name, "options": worker_options, "threads": threads, "confirm": confirm}
-    processes = processes or start_workers(workers, label(name, options.storage))
+    processes = fitted(processes or [], workers, label(name, options.storage))
     readers = _start_relays(processes, emit)
     try:
         _prepare_or_dismiss(prepare, processes)
-        started = f"starting {workers} workers x {threads} torch threads"
+        started = f"starting {workers} worker{_s(workers)} x {threads} torch thread{_s(threads)}"
         codes = _configure_and_wait(processes, config, emit, started)
     finally:
         for reader in readers:
@@ -184,6 +194,10 @@ def _configure_and_wait(
     except KeyboardInterrupt:
         stop(processes)
         raise
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _pool_status(codes: list[int], emit) -> int:

@@ -28,11 +28,14 @@ DISMISS_GRACE_SECONDS = 10
 DATA_FREE_STUDIES = frozenset({"lr-sweep"})
 
 
-def start_workers(count: int, label: tuple[str, ...] = ()) -> list[subprocess.Popen]:
-    """`python -m search.worker INDEX LABEL...` x count, each waiting for its configuration.
+def start_workers(
+    count: int, label: tuple[str, ...] = (), first: int = 0
+) -> list[subprocess.Popen]:
+    """`python -m search.worker INDEX LABEL...` x count (INDEX from `first`), each waiting for its
+    configuration.
 
-    The label (study, storage) only names the process for `ps`; the configuration line the
-    launcher writes later is what the worker runs.
+    The index and label (study, storage) only name the process for `ps`; the configuration line
+    the launcher writes later is what the worker runs.
     """
     return [
         subprocess.Popen(
@@ -45,8 +48,15 @@ def start_workers(count: int, label: tuple[str, ...] = ()) -> list[subprocess.Po
             start_new_session=True,  # Ctrl-C reaches workers once, through the launcher
             preexec_fn=_stop_with_parent,
         )
-        for index in range(count)
+        for index in range(first, first + count)
     ]
+
+
+def fitted(started: list[subprocess.Popen], count: int, label: tuple[str, ...]):
+    """`count` workers: those started early first, the surplus dismissed, the missing started."""
+    dismiss(started[count:])
+    kept = started[:count]
+    return kept + start_workers(count - len(kept), label, first=len(kept))
 
 
 def fast_exit(code: int) -> None:
@@ -110,16 +120,20 @@ def cpu_only_torch() -> bool:
 
 def early_count(args) -> int:
     """How many workers `python -m search.run ARGS` will start, if its arguments alone say so
-    (0: unknown before importing torch, or not a multi-worker run)."""
+    (0: unknown before importing torch, or not a multi-worker run): never more than the runs
+    they say there are (a trial budget, or K winners x the seeds given to confirm)."""
     if not args.study or args.list or args.study in DATA_FREE_STUDIES:
         return 0
     if args.replay is not None or args.export is not None:
         return 0
     if args.workers != "auto":
-        return args.workers if args.workers > 1 else 0
-    if args.threads or (args.device == "auto" and not cpu_only_torch()):
+        count = args.workers
+    elif args.threads or (args.device == "auto" and not cpu_only_torch()):
         return 0  # one process by request, or a GPU build: whether a GPU is visible needs torch
-    count = auto_workers(gpu=args.device == "cuda")
+    else:
+        count = auto_workers(gpu=args.device == "cuda")
+    runs = args.confirm * len(args.seeds) if args.confirm and args.seeds else args.trials
+    count = min(count, runs) if runs else count
     return count if count > 1 else 0
 
 
@@ -135,19 +149,16 @@ class EarlyWorkers:
         count = early_count(args)
         self.processes = start_workers(count, label(args.study, args.storage)) if count else []
 
-    def take(self, count: int) -> list[subprocess.Popen] | None:
-        """The started workers if there are `count` of them (else dismiss them: None)."""
+    def take(self) -> list[subprocess.Popen]:
+        """The started workers, handed over once (the first pool fits them to its size)."""
         processes, self.processes = self.processes, []
-        if processes and len(processes) == count:
-            return processes
-        dismiss(processes)
-        return None
+        return processes
 
     def __enter__(self) -> EarlyWorkers:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.take(0)
+        dismiss(self.take())
 
 
 def _stop_with_parent() -> None:

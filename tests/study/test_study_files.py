@@ -137,6 +137,9 @@ def test_a_search_confirms_its_top_trial_only_when_its_budget_is_spent(tmp_path,
         assert optuna.load_study(study_name="my-study", storage=url).trials == [], workers
         result = run(common, tmp_path)
         assert result.returncode == 0, (workers, result.stderr)
+        if workers == "2":  # a pool never starts more workers than it has runs: 2 trials, 1 run
+            assert "starting 2 workers x " in result.stdout, result.stdout
+            assert "starting 1 worker x " in result.stdout, result.stdout
         searched = optuna.load_study(study_name="my-study", storage=url)
         finished = [t for t in searched.trials if t.state.is_finished()]
         best = max(

@@ -130,7 +130,7 @@ def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, req
     assert "\x1b" not in result.stdout  # plain: no escapes; lines are never cut
     drawn = [json.dumps(t.params, sort_keys=True) for t in trials if t.number > 0]  # 0: baseline
     assert len(set(drawn)) == len(drawn)  # the two workers' samplers draw different points
-    assert "starting 2 workers x 1 torch threads" in result.stdout or os.cpu_count() != 2
+    assert "starting 2 workers x 1 torch thread\n" in result.stdout or os.cpu_count() != 2
 
 
 def worker_pids(launcher: subprocess.Popen) -> list[int]:
@@ -314,6 +314,11 @@ def test_the_arguments_alone_decide_how_many_workers_start_early(monkeypatch):
     assert early("--device", "cuda", "--threads", "1") == 0
     assert early("--workers", "2", "--replay", "3") == 0
     assert early("--workers", "2", "--export", "3", "out") == 0
+    # never more than the runs the arguments say there are
+    assert early("--workers", "3", "--trials", "2") == 2
+    assert early("--workers", "3", "--trials", "1") == 0
+    assert early("--device", "cpu", "--confirm", "1", "--seeds", "1", "2") == 2  # 4 cores
+    assert early("--workers", "3", "--confirm", "2") == 3  # the study's own seeds: not known yet
     assert spawn.early_count(build_parser().parse_args(["--list", "--workers", "2"])) == 0
     assert early() == (4 if spawn.cpu_only_torch() else 0)  # auto, device auto: the build says
     assert torch_is_cpu_only() or not spawn.cpu_only_torch()  # a "+cpu" build has no GPU
@@ -366,7 +371,7 @@ def torch_is_cpu_only() -> bool:
 
 def test_early_workers_are_handed_over_once_or_dismissed(tmp_path):
     from search.run import build_parser
-    from search.workers.spawn import EarlyWorkers
+    from search.workers.spawn import EarlyWorkers, dismiss, fitted
 
     args = build_parser().parse_args(["--study", "cnn20k", "--workers", "2", "--device", "cpu"])
     args.storage = f"sqlite:///{tmp_path / 'label.db'}"
@@ -374,16 +379,20 @@ def test_early_workers_are_handed_over_once_or_dismissed(tmp_path):
         assert len(early.processes) == 2
         label = subprocess.run(["pgrep", "-f", f"search.worker.*{tmp_path}"], capture_output=True)
         assert len(label.stdout.split()) == 2  # study and storage name the processes
-        taken = early.take(2)
-        assert [p.poll() for p in taken] == [None, None] and early.take(2) is None
+        taken = early.take()
+        assert [p.poll() for p in taken] == [None, None] and early.take() == []
     for process in taken:  # handed over: the context leaves them alone
         assert process.poll() is None
         process.stdin.close()  # end-of-file: exit, having done nothing
     assert [process.wait(timeout=60) for process in taken] == [0, 0]
-    with EarlyWorkers(args) as early:
-        started = list(early.processes)
-        assert early.take(3) is None  # another count than started: dismissed
-        assert all(process.returncode is not None for process in started)
+    with EarlyWorkers(args) as early:  # a pool of 1 keeps the first, dismisses the other
+        started = early.take()
+        kept = fitted(started, 1, ())
+        assert kept == started[:1] and kept[0].poll() is None
+        assert started[1].returncode is not None
+        grown = fitted(kept, 2, ())  # a pool of 2 from 1 started early: one more starts
+        assert grown[0] is kept[0] and len(grown) == 2 and grown[1].poll() is None
+        dismiss(grown)
     with EarlyWorkers(args) as early:
         started = list(early.processes)
         assert [process.poll() for process in started] == [None, None]
