@@ -10,12 +10,14 @@ import json
 import os
 import signal
 import sys
+import threading
 
 from search.errors import UsageError
 from search.events import EpochEnded, Progress
 from search.study.definitions import RunOptions
 
 TRAINING_EVENTS = frozenset({Progress.type, EpochEnded.type})  # sent from the training loop
+STOP_GRACE_SECONDS = 45  # after a stop signal; the launcher waits 60 (search.workers.pool)
 
 
 class Stop:
@@ -35,6 +37,7 @@ class Stop:
     def __call__(self, signum, frame):
         _ignore_stop_signals()
         self.requested = True
+        _exit_later(STOP_GRACE_SECONDS)
         if os.getppid() != self.launcher:
             _silence_output()
         raise KeyboardInterrupt
@@ -43,6 +46,15 @@ class Stop:
         """Raise KeyboardInterrupt if training goes on after a stop signal (it was lost)."""
         if self.requested and event.get("type") in TRAINING_EVENTS:
             raise KeyboardInterrupt
+
+
+def _exit_later(seconds: float) -> None:
+    """End this process in `seconds` whatever it is doing: a stopped worker records its trial
+    in well under a second, and one whose interrupt was lost must not train on alone (its
+    trial, left RUNNING, fails by heartbeat and is retried, as after kill -9)."""
+    timer = threading.Timer(seconds, os._exit, (130,))
+    timer.daemon = True
+    timer.start()
 
 
 def _silence_output() -> None:
@@ -76,9 +88,7 @@ class JsonLines:
 def worker_main() -> int:
     """The body of `python -m search.worker INDEX [LABEL...]`: wait for the launcher's go (the
     configuration, one JSON line on stdin), then run trials, printing events as JSON lines."""
-    stop = Stop(os.getppid())  # SIGINT (launcher) / SIGTERM: record the trial, stop
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop = Stop(os.getppid())
     try:
         import optuna
         import torch
@@ -94,6 +104,8 @@ def worker_main() -> int:
         line = sys.stdin.readline()
         if not line.strip():
             return 0  # the launcher's checks failed (it says why) or it stopped: no work
+        signal.signal(signal.SIGTERM, stop)  # from now on SIGINT (launcher) / SIGTERM: record
+        signal.signal(signal.SIGINT, stop)  # the running trial, then stop
         config = json.loads(line)
         torch.set_num_threads(config["threads"])
         options = _options(config)

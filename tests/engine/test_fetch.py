@@ -170,8 +170,8 @@ def fresh_clone(folder: Path) -> Path:
 
 
 MAIN_COMMAND = [sys.executable, "-m", "search.run", "--study", "cnn20k"]
-QUICK = ["--trials", "1", "--epochs", "1", "--train-limit", "2000", "--val-size", "500",
-         "--test-limit", "1000", "--plain"]  # the README's smoke run  # fmt: skip
+QUICK = ["--trials", "2", "--epochs", "1", "--train-limit", "2000", "--val-size", "500",
+         "--test-limit", "1000", "--no-confirm", "--plain"]  # the README's smoke run  # fmt: skip
 
 
 def test_the_readme_main_command_fetches_mnist_on_a_fresh_clone(tmp_path, originals):
@@ -189,7 +189,7 @@ def test_the_readme_main_command_fetches_mnist_on_a_fresh_clone(tmp_path, origin
         study_name="cnn20k", storage=f"sqlite:///{clone}/runs/optuna.sqlite3"
     )
     trained = [t for t in study.trials if t.user_attrs.get("train_steps", 0) > 0]
-    assert len(trained) == 1
+    assert len(trained) == 2
 
 
 def test_the_main_command_against_a_truncating_mirror_exits_2_and_keeps_nothing(

@@ -63,7 +63,7 @@ def built(tmp_path_factory, data_root) -> dict:
         confirm(STUDIES["cnn20k"], RunOptions(**search, seeds=(1, 2)), 2)
         run_study(STUDIES["baseline"], RunOptions(**tiny, epochs=2, seeds=(1, 2)))
         # three paired seeds; widths x1.25 (15,6xx params) is over a 12,000 limit: not trained
-        ablation = RunOptions(**{**tiny, "train_limit": 2000}, epochs=1, seeds=(1, 2, 3),
+        ablation = RunOptions(**{**tiny, "train_limit": 1000}, epochs=1, seeds=(1, 2, 3),
                               variants=("no_dropout", "widths_x1.25"))  # fmt: skip
         tight = dataclasses.replace(
             STUDIES["ablation"].configure(ablation), limits=Limits(max_params=12_000)

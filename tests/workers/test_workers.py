@@ -21,7 +21,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from run_args import QUICK_TEST, baseline_args, trained
+from run_args import QUICK_TEST, baseline_args, run_here, trained
 from run_args import search_run as run_command
 
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", *QUICK_TEST]
@@ -114,7 +114,7 @@ def test_two_workers_run_every_trial_exactly_once(kind, tmp_path, data_root, req
         "--no-confirm",
         *TINY,
     ]
-    result = run_command(args, tmp_path)
+    result = run_here(args, tmp_path)  # the launcher in this process, its workers in theirs
     assert result.returncode == 0, result.stderr
     trials = trials_of(url, "cnn20k")
     assert sorted(t.number for t in trials) == list(range(len(trials)))
@@ -200,7 +200,7 @@ def test_sigint_to_the_launcher_stops_all_workers_and_a_rerun_completes(tmp_path
     assert TrialState.RUNNING not in [t.state for t in trials]
     interrupted = [t for t in trials if t.user_attrs.get("end_kind") == "interrupted"]
     assert interrupted and all(t.state == TrialState.FAIL for t in interrupted)
-    rerun = run_command(args, tmp_path)
+    rerun = run_here(args, tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     trials = trials_of(url, "cnn20k")
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
@@ -413,6 +413,22 @@ def test_a_stop_signal_after_a_worker_has_finished_is_no_error():
         [sys.executable, "-c", code], input="", capture_output=True, text=True, timeout=120
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "exited 0\n", "")
+
+
+def test_a_stopped_worker_ends_within_its_grace_whatever_it_is_doing():
+    # A stop signal whose KeyboardInterrupt is lost (it can land in a finalizer) must not leave
+    # the worker training on alone: the stop also sets a deadline for the process.
+    code = (
+        "import os, signal, time\n"
+        "from search.workers import process\n"
+        "process._exit_later(0.5)\n"
+        "time.sleep(60)\n"
+        "print('still here')\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (130, "")
+    assert time.monotonic() - started < 30
 
 
 def test_an_unknown_study_dismisses_the_early_workers(tmp_path):
