@@ -8,6 +8,7 @@ the point is infeasible (`trial.set_constraint`). Only validation accuracy reach
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -74,9 +75,12 @@ def recorded(
             return run(trial)
         except optuna.TrialPruned:
             raise
-        except KeyboardInterrupt:
-            end(trial, End.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); rerun to resume")
-            raise
+        except KeyboardInterrupt as stop:
+            # a stop must stop: were this write to fail (a storage busy with the other stopped
+            # workers' writes), the study would catch its error as a failed trial and go on
+            with contextlib.suppress(Exception):
+                end(trial, End.INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); rerun to resume")
+            raise stop
         except Exception as error:
             end(trial, End.FAILED, f"failed: {type(error).__name__}: {error}")
             raise

@@ -261,6 +261,24 @@ def test_killed_run_resumes_with_exactly_the_trials_expected(tmp_path, data_root
     assert "study cnn20k:" in result.stdout and "done cnn20k: " in result.stdout
 
 
+def test_an_interrupt_stops_the_study_even_when_recording_it_fails(tmp_path, monkeypatch):
+    # Recording "interrupted" can fail (a storage busy with other stopped workers' writes); the
+    # study must still stop, not catch that error as a failed trial and take the next one.
+    from search.engine import objective
+
+    def stopped(trial):
+        raise KeyboardInterrupt
+
+    def busy(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(objective, "end", busy)
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(objective.recorded(stopped), n_trials=3, catch=(Exception,))
+    assert [t.state for t in study.trials] == [TrialState.FAIL]  # one trial, then the stop
+
+
 def test_ctrl_c_requeues_the_running_trial_and_rerun_completes(tmp_path, data_root):
     db = tmp_path / "runs.db"
     url = f"sqlite:///{db}"
