@@ -63,9 +63,10 @@ def search_run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.Com
 def run_here(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m search.run ARGS` run by its `main` in this process, from `cwd`: the same exit
     status, stdout and stderr without a new interpreter's start-up (torch, its compiler stack and
-    the storage layer: ~4 s of CPU a run on 2 cores). For runs in one process (`--workers 1`,
-    replay, export, bad input); what this process's environment, folder, torch threads and
-    signal handlers were is restored after; `env` is added to the environment meanwhile."""
+    the storage layer: ~4 s of CPU a run on 2 cores). The launcher runs here; the workers of a
+    `--workers N` run are real processes. What this process's environment, folder, torch
+    threads and signal handlers were is restored after; `env` is added to the environment
+    meanwhile."""
     import torch
 
     from search.run import main

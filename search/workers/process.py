@@ -17,7 +17,7 @@ from search.events import EpochEnded, Progress
 from search.study.definitions import RunOptions
 
 TRAINING_EVENTS = frozenset({Progress.type, EpochEnded.type})  # sent from the training loop
-STOP_GRACE_SECONDS = 45  # after a stop signal; the launcher waits 60 (search.workers.pool)
+EXIT_AFTER_STOP_SECONDS = 45  # a stopped worker's deadline (its launcher waits 60: pool.py)
 
 
 class Stop:
@@ -37,7 +37,7 @@ class Stop:
     def __call__(self, signum, frame):
         _ignore_stop_signals()
         self.requested = True
-        _exit_later(STOP_GRACE_SECONDS)
+        _exit_later(EXIT_AFTER_STOP_SECONDS)
         if os.getppid() != self.launcher:
             _silence_output()
         raise KeyboardInterrupt

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
-from run_args import QUICK_TEST, baseline_args, run_here, tiny_options, trained
+from run_args import QUICK_TEST, baseline_args, run_here, search_run, tiny_options, trained
 
 from archs import BASELINE, ArchSpec, Transition, build
 from search.engine import objective as objective_module
@@ -30,20 +30,6 @@ REPO = Path(__file__).resolve().parents[2]
 WIDE = ArchSpec(blocks=((16, 32, 32), (32, 32)), transitions=(Transition(width=16),))
 TINY = ["--epochs", "1", "--train-limit", "256", "--val-size", "200", "--plain", "--workers", "1",
         *QUICK_TEST]  # fmt: skip
-
-
-def cli(
-    args: list[str], cwd: Path, env: dict | None = None, **kwargs
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "search.run", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-        **kwargs,
-    )
 
 
 def stored(storage_path: Path, name: str) -> optuna.Study:
@@ -264,7 +250,6 @@ def test_killed_run_resumes_with_exactly_the_trials_expected(tmp_path, data_root
 def test_an_interrupt_stops_the_study_even_when_recording_it_fails(tmp_path, monkeypatch):
     # Recording "interrupted" can fail (a storage busy with other stopped workers' writes); the
     # study must still stop, not catch that error as a failed trial and take the next one.
-    from search.engine import objective
 
     def stopped(trial):
         raise KeyboardInterrupt
@@ -272,10 +257,10 @@ def test_an_interrupt_stops_the_study_even_when_recording_it_fails(tmp_path, mon
     def busy(*args, **kwargs):
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(objective, "end", busy)
+    monkeypatch.setattr(objective_module, "end", busy)
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(KeyboardInterrupt):
-        study.optimize(objective.recorded(stopped), n_trials=3, catch=(Exception,))
+        study.optimize(objective_module.recorded(stopped), n_trials=3, catch=(Exception,))
     assert [t.state for t in study.trials] == [TrialState.FAIL]  # one trial, then the stop
 
 
@@ -323,7 +308,7 @@ def test_resumed_sampler_continues_without_duplicates(in_tmp, data_root):
 
 
 def test_list_and_help(tmp_path):
-    listed = cli(["--list"], cwd=tmp_path)
+    listed = search_run(["--list"], tmp_path)
     assert listed.returncode == 0
     lines = listed.stdout.splitlines()
     assert [line.split()[0] for line in lines[:-1]] == list(STUDIES)
