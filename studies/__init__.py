@@ -5,7 +5,17 @@ STUDIES["cnn20k"].description
 """
 
 from search.study import StudyDef
-from studies import ablation, baseline, cnn5k, cnn6k, cnn20k, frontier, lr_sweep, recipe
+from studies import (
+    ablation,
+    baseline,
+    cnn5k,
+    cnn6k,
+    cnn20k,
+    frontier,
+    frontier2,
+    lr_sweep,
+    recipe,
+)
 
 STUDIES: dict[str, StudyDef] = {
     study.name: study
@@ -15,6 +25,7 @@ STUDIES: dict[str, StudyDef] = {
         cnn6k.STUDY,
         cnn5k.STUDY,
         frontier.STUDY,
+        frontier2.STUDY,
         lr_sweep.STUDY,
         ablation.STUDY,
         recipe.STUDY,

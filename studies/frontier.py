@@ -28,6 +28,7 @@ from search.study import REFERENCE_RECIPE, CnnStudy, Limits, Proposal, Recipe
 from studies import cnn20k
 
 MAX_PARAMS = 4_000  # inclusive
+LR_BAND = (2e-3, 0.05)  # AdamW's peak learning rate, log-uniform
 
 WIDTHS = (4, 16, 2)  # low, high, step
 TRANSITION_WIDTHS = (0, 4, 6, 8, 10)
@@ -55,7 +56,7 @@ WARM_START = (
 )
 
 
-def sample(trial: optuna.trial.BaseTrial) -> Proposal:
+def sample(trial: optuna.trial.BaseTrial, lr_band: tuple[float, float] = LR_BAND) -> Proposal:
     """Three blocks; each per-conv and transition choice named by its place (b2_k1, t1_pool)."""
     blocks, kernels, dilations, separable, transitions = [], [], [], [], []
     for b in (1, 2, 3):
@@ -93,7 +94,7 @@ def sample(trial: optuna.trial.BaseTrial) -> Proposal:
         dilations=tuple(dilations),
         separable=tuple(separable),
     )
-    return Proposal(spec, recipe(trial))
+    return Proposal(spec, recipe(trial, lr_band))
 
 
 def pad(trial: optuna.trial.BaseTrial, block: int, kernels: list, dilations: list) -> int:
@@ -106,10 +107,10 @@ def pad(trial: optuna.trial.BaseTrial, block: int, kernels: list, dilations: lis
     return trial.suggest_int(f"b{block}_pad", 0, 1) if shrink <= 4 else 1
 
 
-def recipe(trial: optuna.trial.BaseTrial) -> Recipe:
+def recipe(trial: optuna.trial.BaseTrial, lr_band: tuple[float, float] = LR_BAND) -> Recipe:
     return REFERENCE_RECIPE.replace(
         optimizer="adamw",
-        lr=trial.suggest_float("lr", 2e-3, 0.05, log=True),
+        lr=trial.suggest_float("lr", *lr_band, log=True),
         schedule="onecycle",
         batch_size=trial.suggest_categorical("batch_size", [32, 64]),
         augment_degrees=trial.suggest_categorical("augment_degrees", [5.0, 10.0, 15.0]),
