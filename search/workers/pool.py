@@ -18,6 +18,7 @@ import signal
 import subprocess
 import threading
 from dataclasses import asdict
+from functools import partial
 
 from search.console.choose import make_console
 from search.engine import idx
@@ -87,10 +88,11 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
             name, started = key or study.name, early.pop() if early else None
             size = pool_size(study, options, workers, confirm)
             threads = threads_per_worker(size, options.threads)
-            return run_pool(name, options, size, threads, console.emit, confirm, setup, started)
+            ready = partial(setup, size)  # the session records the workers that run
+            return run_pool(name, options, size, threads, console.emit, confirm, ready, started)
 
         if confirm is None:
-            code = pool(lambda: prepare(study, options, workers))
+            code = pool(lambda size: prepare(study, options, size))
             stopped_by = _report_end(study, options, study.name, console.emit, code)
             if code == 1:
                 raise StudyFailed(
@@ -102,7 +104,7 @@ def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: l
             options = untimed(options)  # the winners' confirmation runs whole
         prepared = []  # the companion study, defined by its prepare (the top trials as stored)
         code = pool(
-            lambda: prepared.append(prepare_confirm(study, options, confirm, workers)), confirm
+            lambda size: prepared.append(prepare_confirm(study, options, confirm, size)), confirm
         )
         companion = prepared[0]
         _report_end(companion, options, companion.name, console.emit)

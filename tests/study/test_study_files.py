@@ -148,5 +148,7 @@ def test_a_search_confirms_its_top_trial_only_when_its_budget_is_spent(tmp_path,
         )
         companion = optuna.load_study(study_name="my-study.confirm", storage=url)
         runs = [t for t in companion.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        recorded = [s.user_attrs["sessions"][-1]["workers"] for s in (searched, companion)]
+        assert recorded == [int(workers), 1], (workers, recorded)  # the workers that ran
         assert len(finished) == 2 and len(runs) == 1, (workers, len(finished), len(runs))
         assert runs[0].user_attrs["params"] == best.user_attrs["params"]
