@@ -3,10 +3,12 @@ moving average of the weights, and the loss (with label smoothing)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from search.study.recipe import Recipe
 
@@ -39,10 +41,32 @@ def make_schedule(optimizer, recipe: Recipe, steps_per_epoch: int):
 
 
 def ema_model(model: nn.Module, decay: float) -> AveragedModel | None:
-    """An exponential moving average of `model`'s weights and BatchNorm buffers (None: off)."""
+    """An exponential moving average of `model`'s weights and BatchNorm buffers (None: off),
+    its decay warmed up (`warmed_decay`)."""
     if not decay:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    return AveragedModel(model, multi_avg_fn=partial(_ema_update, decay), use_buffers=True)
+
+
+def warmed_decay(decay: float, updates: torch.Tensor) -> torch.Tensor:
+    """The decay of the average's `updates`-th update (1 = the first after the copy): at most
+    (1 + n) / (10 + n), so the average follows the weights closely while they move fast early
+    and reaches `decay` only later (0.999 after ~9,000 steps). With `decay` from the first step,
+    the average of a net's first epochs is at chance: a 2,936-parameter net at 94% validation
+    accuracy after 3 epochs scored 10.35% averaged at 0.999, 95.07% warmed up."""
+    updates = updates.to(torch.float32)
+    return torch.clamp((1 + updates) / (10 + updates), max=decay)
+
+
+@torch.no_grad()
+def _ema_update(decay: float, averaged: list, current: list, updates: torch.Tensor) -> None:
+    """One update of the average (torch.optim.swa_utils' multi_avg_fn), without a device sync:
+    the decay stays a tensor. Integer buffers (BatchNorm's batch count) take the current value."""
+    if torch.is_floating_point(averaged[0]):
+        torch._foreach_lerp_(averaged, current, 1 - warmed_decay(decay, updates))
+    else:
+        for mine, theirs in zip(averaged, current, strict=True):
+            mine.copy_(theirs)
 
 
 def nll(output: torch.Tensor, labels: torch.Tensor, smoothing: float) -> torch.Tensor:

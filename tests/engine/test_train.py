@@ -424,6 +424,33 @@ def test_ema_weights_are_the_ones_evaluated_and_kept(tiny_data):
     assert evaluate(averaged_model, tiny_data.test) == averaged.epochs[-1].test_acc
 
 
+def test_the_averages_decay_warms_up_as_the_hand_formula_says():
+    from search.engine.optim import ema_model
+
+    model = nn.Linear(1, 1, bias=False)
+    averaged = ema_model(model, 0.5)
+    expected = None
+    for step, weight in enumerate([0.0, 1.0, 2.0, 4.0, 8.0, 1.0, 3.0, 5.0, 7.0, 9.0, 11.0]):
+        with torch.no_grad():
+            model.weight.fill_(weight)
+        averaged.update_parameters(model)
+        decay = min(0.5, (1 + step) / (10 + step))  # step 0 copies: no decay yet
+        expected = weight if step == 0 else decay * expected + (1 - decay) * weight
+        assert averaged.module.weight.item() == pytest.approx(expected, abs=1e-6), step
+    assert decay == 0.5  # reached at the 8th update: (1 + 8) / (10 + 8)
+    assert int(averaged.n_averaged) == 11
+
+
+def test_an_average_of_the_first_epochs_is_as_good_as_the_weights(small_data, seed1_history):
+    # 64 steps at decay 0.999 from the first step left 94% of the initial weights in the
+    # average (10% test accuracy); warmed up, it follows the weights (same training run).
+    averaged = run(small_data, RECIPE.replace(ema=0.999))
+    assert averaged.column("train_loss") == seed1_history.column("train_loss")
+    raw, mean = seed1_history.epochs[-1], averaged.epochs[-1]
+    assert raw.test_acc > 70.0
+    assert mean.test_acc >= raw.test_acc - 2.0 and mean.val_acc >= raw.val_acc - 2.0
+
+
 def test_label_smoothing_and_ema_are_validated_and_summarised():
     with pytest.raises(RecipeError, match=r"label_smoothing must be in \[0, 1\), got 1.0"):
         RECIPE.replace(label_smoothing=1.0)
