@@ -3,10 +3,8 @@ and a pruner whose rungs all fall before the epoch-15 cut-off."""
 
 from __future__ import annotations
 
-import random
-
 import optuna
-from space_helpers import random_proposals
+from space_helpers import random_proposals, stopped_epochs
 
 from search.engine.profile import profile
 from search.engine.train import seeded_build
@@ -58,20 +56,7 @@ def test_every_hyperband_bracket_prunes_before_the_cut_off():
     # the 50% floor, nothing after epoch 15): trials stop only at the rungs 1, 3 and 9, and
     # each of the three brackets (first rungs 1, 3, 9) stops some.
     pruner = STUDY.make_pruner(1)
-    study = optuna.create_study(study_name="cnn5k-rungs", direction="maximize", pruner=pruner)
-    rng = random.Random(0)
-    stopped_at = []
-
-    def objective(trial):
-        quality = rng.uniform(90.0, 99.0)
-        for epoch in range(1, 20):
-            trial.report(quality + epoch * 0.05 + rng.uniform(-0.3, 0.3), epoch)
-            if trial.should_prune():
-                stopped_at.append(epoch)
-                raise optuna.TrialPruned
-        return quality
-
-    study.optimize(objective, n_trials=60)
+    stopped_at = stopped_epochs(pruner)
     hyperband = pruner.pruners[0]
     first_rungs = sorted(
         bracket._min_resource * 3**bracket._min_early_stopping_rate

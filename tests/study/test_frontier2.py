@@ -4,11 +4,10 @@ epoch 3, and the first round's confirmed nets as warm starts."""
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import optuna
-from space_helpers import random_proposals
+from space_helpers import random_proposals, stopped_epochs
 
 from search.engine.profile import profile
 from search.engine.train import seeded_build
@@ -49,20 +48,6 @@ def test_the_space_is_frontiers_with_the_learning_rate_in_its_narrow_band():
 
 
 def test_hyperband_stops_trials_only_at_epochs_3_and_9():
-    pruner = STUDY.make_pruner(1)
-    study = optuna.create_study(direction="maximize", pruner=pruner)
-    rng = random.Random(0)
-    stopped_at = []
-
-    def objective(trial):
-        quality = rng.uniform(90.0, 99.0)
-        for epoch in range(1, 20):
-            trial.report(quality + epoch * 0.05 + rng.uniform(-0.3, 0.3), epoch)
-            if trial.should_prune():
-                stopped_at.append(epoch)
-                raise optuna.TrialPruned
-        return quality
-
-    study.optimize(objective, n_trials=60)
+    stopped_at = stopped_epochs(STUDY.make_pruner(1))
     assert set(stopped_at) == {3, 9}
     assert len(stopped_at) > 30
