@@ -229,10 +229,21 @@ def _transition(params: dict) -> str | None:
     return "on" if params["t1_width"] > 0 else "off"
 
 
+def _dropout_at(trial: FrozenTrial) -> str | None:
+    """Where the net drops out, from the spec it built: a space may imply it from the rate alone
+    (frontier: every conv when the rate is above 0) rather than sample it."""
+    if "dropout" not in trial.params:
+        return None
+    spec = TrialRecord.of(trial).spec
+    if spec is None:
+        return trial.params.get("dropout_at", "none")
+    return spec["dropout_at"] if spec["dropout"] else "none"
+
+
 # Each search choice: how to read its option from a trial (None: the trial does not have it).
 CHOICES: dict[str, Callable[[FrozenTrial], object]] = {
     "bn": lambda t: t.params.get("bn"),
-    "dropout_at": lambda t: t.params.get("dropout_at", "none") if "dropout" in t.params else None,
+    "dropout_at": lambda t: _dropout_at(t),
     "transition": lambda t: _transition(t.params),
     "head": lambda t: t.params.get("head"),
     "blocks": lambda t: t.params.get("blocks"),

@@ -21,7 +21,7 @@ import sys
 import optuna
 import pytest
 import torch
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 from report_helpers import (
     FAULTY,
     FAULTY_FAIL,
@@ -419,3 +419,34 @@ def test_the_learning_curve_title_counts_the_curves_it_draws(built):
         drawn = [label for label in curves if label.startswith("#")]
         trained = [t for t in stored.trials if t.user_attrs.get("val_acc")]
         assert top_shown(stored, None) == len(drawn) == min(5, len(trained)), name
+
+
+def test_where_dropout_is_is_read_from_the_net_when_the_space_implies_it():
+    # frontier samples the rate only (every conv when above 0): the table must not say "none"
+    from search.reports.data import choice_rows
+
+    def trial(number: int, rate: float, at: str, acc: float, **sampled) -> FrozenTrial:
+        params = {"dropout": rate, **sampled}
+        made = optuna.trial.create_trial(
+            params=params,
+            distributions={
+                key: optuna.distributions.CategoricalDistribution(sorted({value, "x"}, key=str))
+                for key, value in params.items()
+            },
+            value=acc,
+            user_attrs={
+                "spec": {"dropout": rate, "dropout_at": at},
+                "val_acc": [acc],
+                "params": 3_000 + number,
+                "end_kind": "complete",
+            },  # fmt: skip
+        )
+        made.number = number
+        return made
+
+    frontier = [trial(0, 0.02, "every_conv", 99.1), trial(1, 0.0, "every_conv", 98.9)]
+    cnn20k = [trial(2, 0.1, "block_end", 99.0, dropout_at="block_end")]
+    rows = [r for r in choice_rows(frontier + cnn20k) if r["choice"] == "dropout_at"]
+    assert [(r["option"], r["trials"], r["best_val_acc"]) for r in rows] == [
+        ("block_end", 1, 99.0), ("every_conv", 1, 99.1), ("none", 1, 98.9),
+    ]  # fmt: skip
