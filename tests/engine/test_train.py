@@ -436,7 +436,7 @@ def test_the_averages_decay_warms_up_as_the_hand_formula_says():
         averaged.update_parameters(model)
         decay = min(0.5, (1 + step) / (10 + step))  # step 0 copies: no decay yet
         expected = weight if step == 0 else decay * expected + (1 - decay) * weight
-        assert averaged.module.weight.item() == pytest.approx(expected, abs=1e-6), step
+        assert averaged.module.weight.item() == pytest.approx(expected, rel=1e-6), step
     assert decay == 0.5  # reached at the 8th update: (1 + 8) / (10 + 8)
     assert int(averaged.n_averaged) == 11
 
