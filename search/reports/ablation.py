@@ -23,6 +23,7 @@ from search.reports import format as fmt
 from search.reports.data import finished_runs, listed_trials, seed_warning
 from search.reports.stats import chance_exclusions, paired_deltas, paired_interval, spread, verdict
 from search.store.record import TrialRecord, records
+from search.study.recipe import NEWER_FIELDS, REFERENCE_RECIPE
 
 CHANCE_CEILING = 20.0  # % final test accuracy at or below which a run "did not learn" (10 classes)
 
@@ -124,7 +125,7 @@ def change_text(base: TrialRecord | None, variant: TrialRecord | None) -> str:
         return fmt.MISSING
     changes = []
     for part in ("spec", "recipe"):
-        old, new = getattr(base, part) or {}, getattr(variant, part) or {}
+        old, new = (_filled(part, getattr(run, part) or {}) for run in (base, variant))
         for key in sorted(set(old) | set(new) - {"seed"}):
             if key == "seed" or old.get(key) == new.get(key):
                 continue
@@ -133,6 +134,14 @@ def change_text(base: TrialRecord | None, variant: TrialRecord | None) -> str:
             else:
                 changes.append(f"{key} {old.get(key)} -> {new.get(key)}")
     return "; ".join(changes) or "the base as it is"
+
+
+def _filled(part: str, stored: dict) -> dict:
+    """A stored recipe leaves out label smoothing and the moving average when they are off
+    (Recipe.to_dict): the change is `ema 0.999 -> 0.0`, not `-> None`."""
+    if part != "recipe":
+        return stored
+    return {**{key: getattr(REFERENCE_RECIPE, key) for key in NEWER_FIELDS}, **stored}
 
 
 def base_text(study_name: str) -> str:

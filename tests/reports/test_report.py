@@ -450,3 +450,24 @@ def test_where_dropout_is_is_read_from_the_net_when_the_space_implies_it():
     assert [(r["option"], r["trials"], r["best_val_acc"]) for r in rows] == [
         ("block_end", 1, 99.0), ("every_conv", 1, 99.1), ("none", 1, 98.9),
     ]  # fmt: skip
+
+
+def test_an_ablation_change_that_turns_a_newer_recipe_field_off_names_its_value():
+    # Recipe.to_dict leaves label smoothing and the average out when they are 0
+    from search.reports.ablation import change_text
+    from search.store.record import TrialRecord
+
+    def record(recipe: Recipe) -> TrialRecord:
+        made = optuna.trial.create_trial(
+            params={}, distributions={}, value=99.0,
+            user_attrs={"spec": {"dropout": 0.02}, "recipe": recipe.to_dict()},
+        )  # fmt: skip
+        return TrialRecord.of(made)
+
+    base = Recipe(epochs=19, seed=1, label_smoothing=0.05, ema=0.999)
+    assert "ema" not in Recipe(epochs=19, seed=1).to_dict()
+    assert change_text(record(base), record(base.replace(ema=0.0))) == "ema 0.999 -> 0.0"
+    both_off = base.replace(ema=0.0, label_smoothing=0.0)
+    assert change_text(record(both_off), record(base)) == (
+        "ema 0.0 -> 0.999; label_smoothing 0.0 -> 0.05"
+    )
