@@ -17,9 +17,9 @@ claim's rule decides whether a net meets 99.40%).
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
-from search.study import CnnStudy
 from studies import cnn20k, frontier
 
 LR_BAND = (2.5e-3, 8e-3)
@@ -34,19 +34,13 @@ FRONTIER_TRIAL_39 = frontier.CNN5K_TRIAL_30 | {
 }  # fmt: skip
 WARM_START = (FRONTIER_TRIAL_53, FRONTIER_TRIAL_39)
 
-STUDY = CnnStudy(
+STUDY = dataclasses.replace(  # frontier's study: its space, limit, sampler and confirmation
+    frontier.STUDY,
     name="frontier2",
     description="frontier's space, second round: lr 0.0025-0.008, first rung at epoch 3,"
     " warm-started from the first round's confirmed nets",
-    direction="maximize",
-    n_trials=60,
     seed=2,
-    make_sampler=partial(cnn20k.make_sampler, startup_trials=10),
     make_pruner=partial(cnn20k.make_pruner, min_epochs=3, reduction_factor=3),
     sample=partial(frontier.sample, lr_band=LR_BAND),
-    limits=frontier.STUDY.limits,
-    seeds=(1, 2, 3, 4, 5),
-    val_size=10_000,
     warm_start=WARM_START,
-    confirm_top=3,
 )

@@ -234,16 +234,14 @@ def _dropout_at(trial: FrozenTrial) -> str | None:
     (frontier: every conv when the rate is above 0) rather than sample it."""
     if "dropout" not in trial.params:
         return None
-    spec = TrialRecord.of(trial).spec
-    if spec is None:
-        return trial.params.get("dropout_at", "none")
+    spec = TrialRecord.of(trial).spec  # a trained trial's: choice_rows reads no other
     return spec["dropout_at"] if spec["dropout"] else "none"
 
 
 # Each search choice: how to read its option from a trial (None: the trial does not have it).
 CHOICES: dict[str, Callable[[FrozenTrial], object]] = {
     "bn": lambda t: t.params.get("bn"),
-    "dropout_at": lambda t: _dropout_at(t),
+    "dropout_at": _dropout_at,
     "transition": lambda t: _transition(t.params),
     "head": lambda t: t.params.get("head"),
     "blocks": lambda t: t.params.get("blocks"),
