@@ -29,6 +29,7 @@ from studies import cnn20k
 
 MAX_PARAMS = 4_000  # inclusive
 LR_BAND = (2e-3, 0.05)  # AdamW's peak learning rate, log-uniform
+SMOOTHINGS = (0.0, 0.05, 0.1)  # label smoothing
 
 WIDTHS = (4, 16, 2)  # low, high, step
 TRANSITION_WIDTHS = (0, 4, 6, 8, 10)
@@ -56,7 +57,11 @@ WARM_START = (
 )
 
 
-def sample(trial: optuna.trial.BaseTrial, lr_band: tuple[float, float] = LR_BAND) -> Proposal:
+def sample(
+    trial: optuna.trial.BaseTrial,
+    lr_band: tuple[float, float] = LR_BAND,
+    smoothings: tuple[float, ...] = SMOOTHINGS,
+) -> Proposal:
     """Three blocks; each per-conv and transition choice named by its place (b2_k1, t1_pool)."""
     blocks, kernels, dilations, separable, transitions = [], [], [], [], []
     for b in (1, 2, 3):
@@ -94,7 +99,7 @@ def sample(trial: optuna.trial.BaseTrial, lr_band: tuple[float, float] = LR_BAND
         dilations=tuple(dilations),
         separable=tuple(separable),
     )
-    return Proposal(spec, recipe(trial, lr_band))
+    return Proposal(spec, recipe(trial, lr_band, smoothings))
 
 
 def pad(trial: optuna.trial.BaseTrial, block: int, kernels: list, dilations: list) -> int:
@@ -107,7 +112,11 @@ def pad(trial: optuna.trial.BaseTrial, block: int, kernels: list, dilations: lis
     return trial.suggest_int(f"b{block}_pad", 0, 1) if shrink <= 4 else 1
 
 
-def recipe(trial: optuna.trial.BaseTrial, lr_band: tuple[float, float] = LR_BAND) -> Recipe:
+def recipe(
+    trial: optuna.trial.BaseTrial,
+    lr_band: tuple[float, float] = LR_BAND,
+    smoothings: tuple[float, ...] = SMOOTHINGS,
+) -> Recipe:
     return REFERENCE_RECIPE.replace(
         optimizer="adamw",
         lr=trial.suggest_float("lr", *lr_band, log=True),
@@ -115,7 +124,7 @@ def recipe(trial: optuna.trial.BaseTrial, lr_band: tuple[float, float] = LR_BAND
         batch_size=trial.suggest_categorical("batch_size", [32, 64]),
         augment_degrees=trial.suggest_categorical("augment_degrees", [5.0, 10.0, 15.0]),
         augment_translate=trial.suggest_categorical("augment_translate", [0.0, 0.05]),
-        label_smoothing=trial.suggest_categorical("label_smoothing", [0.0, 0.05, 0.1]),
+        label_smoothing=trial.suggest_categorical("label_smoothing", list(smoothings)),
         ema=trial.suggest_categorical("ema", [0.0, 0.99, 0.999]),
         epochs=19,
     )

@@ -34,15 +34,23 @@ def test_warm_starts_are_the_first_rounds_trials_53_and_39_as_they_were_sampled(
     assert [t["params"] for t in map(trials.get, (53, 39))] == [3922, 3856]
 
 
-def test_the_space_is_frontiers_with_the_learning_rate_in_its_narrow_band():
+def test_the_space_is_frontiers_with_the_learning_rate_in_its_narrow_band_and_no_smoothing():
     frontier = STUDIES["frontier"]
     assert LR_BAND == (2.5e-3, 8e-3)
+    emas = set()
     for params, proposal in random_proposals(STUDY.sample, 40, seed=4):
         if proposal is None:  # an invalid spec, as in frontier
             continue
         assert LR_BAND[0] <= proposal.recipe.lr <= LR_BAND[1]
+        assert params["label_smoothing"] == proposal.recipe.label_smoothing == 0.0
+        emas.add(proposal.recipe.ema)
         same = frontier.sample(optuna.trial.FixedTrial(params))
         assert same.spec == proposal.spec and same.recipe == proposal.recipe
+    assert emas == {0.0, 0.99, 0.999}  # the moving average is still chosen
+    smoothed = {
+        p.recipe.label_smoothing for _, p in random_proposals(frontier.sample, 40, seed=4) if p
+    }
+    assert smoothed == {0.0, 0.05, 0.1}  # frontier itself keeps its three
     assert STUDY.limits is frontier.limits and STUDY.confirm_top == 3
     assert STUDY.seeds == (1, 2, 3, 4, 5) and STUDY.val_size == 10_000
 
