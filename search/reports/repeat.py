@@ -18,9 +18,9 @@ from archs import BASELINE
 from search.reports import figures as figures
 from search.reports import format as fmt
 from search.reports.data import finished_runs, listed_trials, seed_warning
-from search.reports.stats import spread
+from search.reports.stats import mean_interval, spread
 from search.store.record import TrialRecord, records
-from search.study.claim import TARGET_ACC
+from search.study.claim import MIN_SEEDS, SEED_FLOOR, TARGET_ACC, claim
 from search.study.recipe import REFERENCE_CURVE, REFERENCE_RECIPE
 
 
@@ -47,6 +47,8 @@ def baseline_summary(optuna_study: optuna.Study) -> dict:
     return {
         "seeds": rows,
         "final": dataclasses.asdict(spread(finals)) if finals else None,
+        "ci95": mean_interval(finals),
+        "claim": claim(finals) if finals else None,
         "unfinished": [
             {
                 "trial": t.number,
@@ -128,10 +130,14 @@ def headline(summary: dict) -> str:
     if final is None:
         text = "No run has finished yet."
     else:
+        interval = summary["ci95"]
+        ci = f" 95% CI [{fmt.pct(interval[0])}, {fmt.pct(interval[1])}]," if interval else ""
         text = (
             f"Final test accuracy over n = {final['n']} seeds:"
-            f" {fmt.plus_minus(final['mean'], final['std'])} % (mean ± std),"
+            f" {fmt.plus_minus(final['mean'], final['std'])} % (mean ± std),{ci}"
             f" min {fmt.pct(final['min'])} %."
+            f" Target {TARGET_ACC:.2f}% (mean over >= {MIN_SEEDS} seeds, no seed below"
+            f" {SEED_FLOOR:.2f}%): {summary['claim']}."
         )
     unfinished = "".join(
         f"\n- trial {u['trial']}: {u['state']}, {fmt.escape(u['end_reason'])}"
