@@ -49,6 +49,11 @@ def plus_minus(mean: float, std: float | None) -> str:
     return f"{mean:.2f} ± {MISSING if std is None else f'{std:.2f}'}"
 
 
+def bounds(interval: tuple[float, float] | None) -> str:
+    """A 95% interval of a mean over seeds (stats.mean_interval) as [low, high] in percent."""
+    return MISSING if interval is None else f"[{pct(interval[0])}, {pct(interval[1])}]"
+
+
 def interval_text(interval: dict | None) -> str:
     """A stored report_stats.Interval (as a dict) as [low, high] in signed points."""
     if interval is None:

@@ -131,7 +131,7 @@ def headline(summary: dict) -> str:
         text = "No run has finished yet."
     else:
         interval = summary["ci95"]
-        ci = f" 95% CI [{fmt.pct(interval[0])}, {fmt.pct(interval[1])}]," if interval else ""
+        ci = f" 95% CI {fmt.bounds(interval)}," if interval else ""
         text = (
             f"Final test accuracy over n = {final['n']} seeds:"
             f" {fmt.plus_minus(final['mean'], final['std'])} % (mean ± std),{ci}"

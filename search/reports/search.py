@@ -33,7 +33,7 @@ from search.reports.importance import importance, importance_section
 from search.reports.leaderboard import best_val_acc, leaderboard_rows
 from search.reports.stats import mean_interval
 from search.store.record import TrialRecord
-from search.study.claim import TARGET_ACC, claim
+from search.study.claim import TARGET_ACC
 
 TOP = 15  # leaderboard rows
 CURVES_TOP = 5  # learning curves drawn besides the baseline's
@@ -82,9 +82,9 @@ def confirmation_frame(rows: list[dict]) -> pd.DataFrame:
             "n": len(row["seeds"]),
             "seeds": ", ".join(str(seed) for seed in row["seeds"]),
             "final test % mean ± std": f"{row['mean']:.2f} ± {row['std']:.2f}",
-            "95% CI": interval_text(row["final_test_acc"]),
+            "95% CI": fmt.bounds(mean_interval(row["final_test_acc"])),
             "min %": fmt.pct(row["min"]),
-            f"target {TARGET_ACC:.2f}%": claim(row["final_test_acc"]),
+            f"target {TARGET_ACC:.2f}%": row["claim"],
             f"epochs ≥ {TARGET_ACC:.2f}% per seed": fmt.epochs_list(row["epochs_at_target"]),
             f"first epoch ≥ {TARGET_ACC:.2f}% per seed": fmt.epochs_list(
                 row["first_epoch_at_target"]
@@ -92,11 +92,6 @@ def confirmation_frame(rows: list[dict]) -> pd.DataFrame:
         }
         for row in rows
     )
-
-
-def interval_text(finals: list[float]) -> str:
-    interval = mean_interval(finals)
-    return "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
 def choices_frame(rows: list[dict]) -> pd.DataFrame:
