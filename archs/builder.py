@@ -13,7 +13,7 @@ from collections import OrderedDict
 from torch import nn
 
 from archs import layers
-from archs.geometry import layer_geometry
+from archs.geometry import has_bias, layer_geometry
 from archs.spec import ArchSpec
 
 
@@ -22,6 +22,10 @@ def build(spec: ArchSpec) -> nn.Sequential:
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     geometry = {layer.name: layer for layer in layer_geometry(spec)}
     channels, conv_index = spec.in_channels, 0
+
+    def bias(name: str, depthwise: bool = False) -> bool:
+        return has_bias(spec.bias, geometry[name].bn_follows, depthwise)
+
     for block_index, block in enumerate(spec.blocks):
         for position, width in enumerate(block):
             conv_index += 1
@@ -30,11 +34,17 @@ def build(spec: ArchSpec) -> nn.Sequential:
             padding = dilation * (kernel - 1) // 2 if spec.padding[block_index] else 0
             if separable:  # depthwise kxk, then pointwise 1x1 to the width
                 modules[name] = layers.conv(
-                    channels, channels, kernel, padding, spec.bias, dilation, groups=channels
+                    channels,
+                    channels,
+                    kernel,
+                    padding,
+                    bias(name, True),
+                    dilation,
+                    groups=channels,
                 )
-                modules[f"{name}_pw"] = layers.conv(channels, width, 1, 0, spec.bias)
+                modules[f"{name}_pw"] = layers.conv(channels, width, 1, 0, bias(name))
             else:
-                modules[name] = layers.conv(channels, width, kernel, padding, spec.bias, dilation)
+                modules[name] = layers.conv(channels, width, kernel, padding, bias(name), dilation)
             block_end = position == len(block) - 1
             names = (f"relu{conv_index}", f"bn{conv_index}", f"drop{conv_index}")
             _activation(modules, spec, names, width, drop=_drops(spec, block_end))
@@ -42,20 +52,22 @@ def build(spec: ArchSpec) -> nn.Sequential:
         if block_index < len(spec.transitions):
             transition = spec.transitions[block_index]
             tag = str(block_index + 1)
-            modules[f"pool{tag}"] = layers.pool(transition.pool, channels, spec.bias)
+            modules[f"pool{tag}"] = layers.pool(transition.pool, channels, bias(f"pool{tag}"))
             if transition.pool_bn:
                 modules[f"pool{tag}_bn"] = nn.BatchNorm2d(channels)
             if spec.dropout_at == "every_conv":
                 modules[f"pool{tag}_drop"] = layers.Dropout(spec.dropout)
             if transition.width:
-                modules[f"trans{tag}"] = layers.conv(channels, transition.width, 1, 0, spec.bias)
+                modules[f"trans{tag}"] = layers.conv(
+                    channels, transition.width, 1, 0, bias(f"trans{tag}")
+                )
                 names = (f"trans{tag}_relu", f"trans{tag}_bn", f"trans{tag}_drop")
                 drop = spec.dropout_at == "every_conv"
                 _activation(
                     modules, spec, names, transition.width, drop, transition.act, transition.bn
                 )
                 channels = transition.width
-    _head(modules, spec, channels, geometry["head"].kernel)
+    _head(modules, spec, channels, geometry["head"].kernel, bias("head"))
     return nn.Sequential(modules)
 
 
@@ -85,14 +97,14 @@ def _activation(
         modules[dropout] = layers.Dropout(spec.dropout)
 
 
-def _head(modules: OrderedDict, spec: ArchSpec, channels: int, kernel: int) -> None:
+def _head(modules: OrderedDict, spec: ArchSpec, channels: int, kernel: int, bias: bool) -> None:
     if spec.head == "gap_conv":
         modules["gap"] = nn.AdaptiveAvgPool2d(1)
-        modules["head"] = layers.conv(channels, spec.classes, 1, 0, spec.bias)
+        modules["head"] = layers.conv(channels, spec.classes, 1, 0, bias)
     elif spec.head == "conv_gap":
-        modules["head"] = layers.conv(channels, spec.classes, 1, 0, spec.bias)
+        modules["head"] = layers.conv(channels, spec.classes, 1, 0, bias)
         modules["gap"] = nn.AdaptiveAvgPool2d(1)
     else:
-        modules["head"] = layers.conv(channels, spec.classes, kernel, 0, spec.bias)
+        modules["head"] = layers.conv(channels, spec.classes, kernel, 0, bias)
     modules["flatten"] = nn.Flatten()
     modules["log_softmax"] = nn.LogSoftmax(dim=1)

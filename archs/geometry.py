@@ -28,6 +28,7 @@ class LayerGeometry:
     dilation: int = 1
     separable: bool = False  # a depthwise kxk conv then a 1x1 conv (builder: NAME, NAME_pw)
     stride: int = 1
+    bn_follows: bool = False  # a BatchNorm directly after this conv (its bias then does nothing)
 
 
 def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
@@ -43,9 +44,10 @@ def layer_geometry(spec: ArchSpec) -> list[LayerGeometry]:
             kind = _conv_kind(kernel, dilation, separable)
             new_size = trace.size if same else trace.size - span + 1
             trace.add(f"conv{conv_index}", kind, width, kernel, 1, new_size,
-                      dilation=dilation, separable=separable)  # fmt: skip
+                      dilation=dilation, separable=separable,
+                      bn_follows=spec.bn == "before_relu")  # fmt: skip
         if block_index < len(spec.transitions):
-            _add_transition(trace, spec.transitions[block_index], block_index + 1)
+            _add_transition(trace, spec.transitions[block_index], block_index + 1, spec.bn)
     _add_head(trace, spec)
     return trace.layers
 
@@ -78,14 +80,19 @@ def _conv_kind(kernel: int, dilation: int, separable: bool) -> str:
     )
 
 
-def _add_transition(trace: _Trace, transition: Transition, number: int) -> None:
-    """The downsampling after block `number`, then its optional 1x1 conv."""
+def _add_transition(trace: _Trace, transition: Transition, number: int, bn: str) -> None:
+    """The downsampling after block `number`, then its optional 1x1 conv; `bn`: the spec's."""
     if transition.pool == "conv":  # 3x3, stride 2, padding 1: ceil(size / 2)
-        trace.add(f"pool{number}", "conv3x3 s2", trace.channels, 3, 2, (trace.size - 1) // 2 + 1)
+        size = (trace.size - 1) // 2 + 1
+        trace.add(f"pool{number}", "conv3x3 s2", trace.channels, 3, 2, size,
+                  bn_follows=transition.pool_bn)  # fmt: skip
     else:
         trace.add(f"pool{number}", "maxpool", trace.channels, 2, 2, trace.size // 2)
     if transition.width:
-        trace.add(f"trans{number}", "conv1x1", transition.width, 1, 1, trace.size)
+        # its BN comes first when the spec puts BN before ReLU, or when it has no ReLU
+        bn_follows = bn != "none" and transition.bn and (bn == "before_relu" or not transition.act)
+        trace.add(f"trans{number}", "conv1x1", transition.width, 1, 1, trace.size,
+                  bn_follows=bn_follows)  # fmt: skip
 
 
 def _add_head(trace: _Trace, spec: ArchSpec) -> None:
@@ -115,12 +122,25 @@ def conv_flops(layer: LayerGeometry) -> int:
     return layer.out_channels * layer.in_channels * k2 * area
 
 
-def conv_params(layer: LayerGeometry, bias: bool) -> int:
-    """Weights (Cout * Cin * k * k) plus one bias per output channel when `bias`;
-    depthwise-separable C -> D: (C * k * k + C) + (C * D + D) with bias."""
+def has_bias(setting: bool | str, bn_follows: bool, depthwise: bool = False) -> bool:
+    """Whether a conv gets a bias under the spec's `bias` setting. "needed" drops two kinds of
+    bias that cannot change the output: on a conv a BatchNorm directly follows (it subtracts the
+    batch mean, the bias with it), and on the depthwise half of a separable conv (its bias
+    leaves the pointwise 1x1 as a constant per channel, which that conv's own bias or its
+    BatchNorm takes up)."""
+    if setting == "needed":
+        return not (bn_follows or depthwise)
+    return bool(setting)
+
+
+def conv_params(layer: LayerGeometry, bias: bool | str) -> int:
+    """Weights (Cout * Cin * k * k) plus one bias per output channel where the spec's `bias`
+    setting gives this conv one (`has_bias`); depthwise-separable C -> D:
+    (C * k * k + C) + (C * D + D) with both biases."""
     if not is_conv(layer):
         return 0
+    own = int(has_bias(bias, layer.bn_follows))
     if layer.separable:
         c, d, k2 = layer.in_channels, layer.out_channels, layer.kernel**2
-        return c * k2 + c * int(bias) + c * d + d * int(bias)
-    return layer.out_channels * (layer.in_channels * layer.kernel**2 + int(bias))
+        return c * k2 + c * int(has_bias(bias, layer.bn_follows, depthwise=True)) + c * d + d * own
+    return layer.out_channels * (layer.in_channels * layer.kernel**2 + own)

@@ -38,8 +38,10 @@ def summary_of(spec: ArchSpec) -> str:
     elif spec.dropout != 0.1 or spec.dropout_at != "every_conv":
         where = "" if spec.dropout_at == "every_conv" else "@end"
         flags.append(f"drop:{float(spec.dropout)!r}{where}")  # repr: exact, so unique
-    if not spec.bias:
+    if spec.bias is False:
         flags.append("nobias")
+    elif spec.bias == "needed":
+        flags.append("bias:needed")
     if (spec.in_channels, spec.input_size, spec.classes) != (1, 28, 10):
         flags.append(f"in:{spec.in_channels}x{spec.input_size} classes:{spec.classes}")
     return " ".join(["|".join(parts), *flags])

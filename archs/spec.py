@@ -15,6 +15,9 @@ A conv is 3x3 unless `kernels` says 5 or 7 for it, dilated when `dilations` says
 depthwise-separable (a depthwise kxk conv, then a 1x1 conv to its width) when `separable` says
 so; empty `kernels`, `dilations`, `separable` mean 3x3, undilated, plain everywhere (the
 specs stored before these fields existed load and build as they did).
+
+`bias`: true, every conv has a bias (the reference); false, none has, the head's included;
+"needed", only the convs whose bias changes what the network computes (`geometry.has_bias`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ PADDINGS = (0, 1)  # per block: 0 = valid (the size shrinks), 1 = same
 KERNELS = (3, 5, 7)
 DILATIONS = (1, 2, 3)
 MAX_WIDTH = 4096  # a guard against typos, not a design limit
+BIASES = (True, False, "needed")
 
 
 class SpecError(ValueError):
@@ -87,7 +91,7 @@ class ArchSpec:
     dropout: float = 0.1  # drop probability
     dropout_at: str = "every_conv"
     head: str = "gap_conv"
-    bias: bool = True  # conv bias (every conv, the head included)
+    bias: bool | str = True  # true: every conv; false: none; "needed" (module docstring)
     in_channels: int = 1
     input_size: int = 28  # square inputs, pixels
     classes: int = 10
@@ -125,6 +129,8 @@ class ArchSpec:
         problems = self.problems()
         if problems:
             raise SpecError(problems)
+        if self.bias == "needed" and not _drops_a_bias(self):
+            set_(self, "bias", True)  # every conv keeps its bias: the network of `bias: true`
 
     def problems(self) -> list[str]:
         """Every problem with this spec, one message each (empty when valid)."""
@@ -250,8 +256,8 @@ def _choice_problems(spec: ArchSpec) -> list[str]:
         value = getattr(spec, name)
         if value not in allowed:
             found.append(f"{name}: unknown kind {value!r} (known: {', '.join(allowed)})")
-    if not isinstance(spec.bias, bool):
-        found.append(f"bias: must be true or false, got {spec.bias!r}")
+    if not isinstance(spec.bias, bool) and spec.bias != "needed":
+        found.append(f'bias: must be true, false or "needed", got {spec.bias!r}')
     if any(not isinstance(t, Transition) for t in spec.transitions):
         found.append("transitions: each must be a Transition or an object with its fields")
     return found
@@ -276,6 +282,13 @@ def _per_conv_problems(spec: ArchSpec) -> list[str]:
                     known = ", ".join(map(str, allowed))
                     found.append(f"{name}: block {index}: {item!r} is not one of {known}")
     return found
+
+
+def _drops_a_bias(spec: ArchSpec) -> bool:
+    """Whether `bias: "needed"` leaves out any bias `bias: true` would have."""
+    from archs.geometry import layer_geometry  # geometry imports this module
+
+    return any(layer.bn_follows or layer.separable for layer in layer_geometry(spec))
 
 
 def _geometry_problems(spec: ArchSpec) -> list[str]:

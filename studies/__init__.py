@@ -13,6 +13,7 @@ from studies import (
     cnn20k,
     frontier,
     frontier2,
+    frontier3,
     lr_sweep,
     recipe,
 )
@@ -26,6 +27,7 @@ STUDIES: dict[str, StudyDef] = {
         cnn5k.STUDY,
         frontier.STUDY,
         frontier2.STUDY,
+        frontier3.STUDY,
         lr_sweep.STUDY,
         ablation.STUDY,
         recipe.STUDY,

@@ -61,12 +61,16 @@ def sample(
     trial: optuna.trial.BaseTrial,
     lr_band: tuple[float, float] = LR_BAND,
     smoothings: tuple[float, ...] = SMOOTHINGS,
+    widths: tuple[int, int, int] = WIDTHS,
+    bias: bool | str = True,
 ) -> Proposal:
-    """Three blocks; each per-conv and transition choice named by its place (b2_k1, t1_pool)."""
+    """Three blocks; each per-conv and transition choice named by its place (b2_k1, t1_pool).
+    `widths` (low, high, step) and `bias` (the spec's setting, not a choice) let a later round
+    change the space without renaming a parameter."""
     blocks, kernels, dilations, separable, transitions = [], [], [], [], []
     for b in (1, 2, 3):
         convs = trial.suggest_int(f"b{b}_convs", 1, 2)
-        blocks.append(tuple(trial.suggest_int(f"b{b}_w{c}", *WIDTHS[:2], step=WIDTHS[2])
+        blocks.append(tuple(trial.suggest_int(f"b{b}_w{c}", *widths[:2], step=widths[2])
                             for c in range(1, convs + 1)))  # fmt: skip
         kernels.append(tuple(trial.suggest_categorical(f"b{b}_k{c}", [3, 5])
                              for c in range(1, convs + 1)))  # fmt: skip
@@ -98,6 +102,7 @@ def sample(
         kernels=tuple(kernels),
         dilations=tuple(dilations),
         separable=tuple(separable),
+        bias=bias,
     )
     return Proposal(spec, recipe(trial, lr_band, smoothings))
 

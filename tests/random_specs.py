@@ -45,7 +45,7 @@ def random_spec(rng: random.Random, vary_io: bool = False) -> ArchSpec:
                 dropout=dropout,
                 dropout_at=rng.choice(DROPOUT_PLACES),
                 head=rng.choice(HEADS),
-                bias=rng.random() < 0.5,
+                bias=rng.choice((True, False, "needed")),
                 **io,
             )
         except SpecError as error:

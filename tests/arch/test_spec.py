@@ -62,7 +62,7 @@ def problems_of(**fields) -> list[str]:
          "transitions: each must be a Transition or an object with its fields"),
         ({**TWO_BLOCKS, "padding": (2, 0)}, "padding: one of (0, 1) per block, got [2, 0]"),
         ({**TWO_BLOCKS, "padding": (1,)}, "padding: one of (0, 1) per block, got [1]"),
-        ({"blocks": ((8,),), "bias": 1}, "bias: must be true or false, got 1"),
+        ({"blocks": ((8,),), "bias": 1}, 'bias: must be true, false or "needed", got 1'),
         ({"blocks": ((8,),), "classes": 0}, "classes: must be a positive integer, got 0"),
         ({"blocks": ((8,),), "in_channels": 1.5},
          "in_channels: must be a positive integer, got 1.5"),
@@ -276,7 +276,7 @@ def test_random_specs_cover_every_option():
     assert {spec.head for spec in specs} == set(HEADS)
     assert {spec.dropout_at for spec in specs} == set(DROPOUT_PLACES)
     assert {p for spec in specs for p in spec.padding} == set(PADDINGS)
-    assert {spec.bias for spec in specs} == {True, False}
+    assert {spec.bias for spec in specs} == {True, False, "needed"}
     assert {len(spec.blocks) for spec in specs} == {1, 2, 3, 4}
     assert {t.pool_bn for t in transitions} == {True, False}
     assert {t.width > 0 for t in transitions} == {True, False}

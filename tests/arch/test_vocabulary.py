@@ -1,14 +1,16 @@
 """The richer layer vocabulary: kernel 5/7, dilation, depthwise-separable convs, a strided conv
-instead of a max-pool, a linear 1x1 transition. Counts by hand formulas, geometry, errors,
-summaries, the standalone export, and older specs unchanged."""
+instead of a max-pool, a linear 1x1 transition, biases only where needed. Counts by hand
+formulas, geometry, errors, summaries, the standalone export, and older specs unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 
 import pytest
 import torch
+from torch import nn
 
 from archs import BASELINE, ArchSpec, SpecError, Transition, build, conv_params, layer_geometry
 from search.engine.profile import profile
@@ -147,15 +149,89 @@ def test_summaries_tell_every_new_choice_apart():
         assert ArchSpec.from_dict(spec.to_dict()) == spec
 
 
-def test_the_standalone_module_rebuilds_a_separable_strided_net(tmp_path):
-    spec = ArchSpec(
-        blocks=((8, 12), (16,)),
-        transitions=(Transition(pool="conv", width=6, act=False),),
-        padding=(1, 0),
-        dilations=((1, 2), (1,)),
-        separable=((False, True), (True,)),
-        head="conv_reduce",
-    )
+# Every place a BN can directly follow a conv: BN before ReLU, a strided conv with its BN, a
+# linear 1x1 that keeps its BN; and a separable conv, whose depthwise bias is never needed.
+NEEDED = ArchSpec(
+    blocks=((8, 12), (10,), (12,)),
+    transitions=(
+        Transition(pool="conv", pool_bn=True, width=6, act=False, bn=True),
+        Transition(pool="conv", pool_bn=False, width=0),
+    ),
+    padding=(1, 1, 0),
+    bn="before_relu",
+    dropout=0,
+    separable=((False, True), (False,), (False,)),
+    bias="needed",
+)
+
+
+def test_bias_needed_keeps_only_the_biases_no_batchnorm_cancels_counted_by_hand():
+    with_all = dataclasses.replace(NEEDED, bias=True)
+    modules = dict(build(NEEDED).named_modules())
+    convs = [n for n, m in modules.items() if isinstance(m, nn.Conv2d) and m.bias is not None]
+    # pool2 (a strided conv with no BN after it) and the head keep theirs; conv1, conv2's
+    # pointwise half, pool1 (its BN on), trans1, conv3 and conv4 feed a BN directly; conv2's
+    # depthwise half feeds the pointwise conv
+    assert sorted(convs) == ["head", "pool2"]
+    # conv1, conv2 (depthwise + pointwise), pool1, trans1, conv3, conv4
+    dropped = 8 + (8 + 12) + 12 + 6 + 10 + 12
+    assert params_of(NEEDED) == params_of(with_all) - dropped
+    geometry = {layer.name: layer for layer in layer_geometry(NEEDED)}
+    # conv2, separable 8 -> 12: no depthwise bias, no pointwise bias (BN follows)
+    assert conv_params(geometry["conv2"], "needed") == 9 * 8 + 8 * 12
+    for layer in geometry.values():
+        halves = [m for n, m in modules.items() if n in (layer.name, f"{layer.name}_pw")]
+        if layer.kind not in ("maxpool", "gap"):
+            own = sum(p.numel() for m in halves for p in m.parameters())
+            assert own == conv_params(layer, "needed"), layer
+    assert NEEDED.summary.endswith(" bias:needed")
+    assert ArchSpec.from_dict(json.loads(NEEDED.to_json())) == NEEDED
+
+
+def test_the_biases_needed_drops_do_not_change_what_the_net_computes():
+    # In training mode every BN normalises with the batch's own mean, so the dropped biases
+    # cannot matter: the net with every bias (random, far from 0) and the one without give the
+    # same output for the same other weights.
+    torch.manual_seed(0)
+    with_all = build(dataclasses.replace(NEEDED, bias=True)).train()
+    for name, parameter in with_all.named_parameters():
+        if name.endswith(".bias"):
+            torch.nn.init.uniform_(parameter, -2, 2)
+    needed = build(NEEDED).train()
+    missing, _ = needed.load_state_dict(with_all.state_dict(), strict=False)
+    assert missing == []
+    x = torch.randn(16, 1, 28, 28)
+    assert torch.allclose(needed(x), with_all(x), atol=1e-4)
+    # and the one it keeps does matter: the head's bias for one class changes the output
+    needed.head.bias.data[3] += 1
+    assert not torch.allclose(needed(x), with_all(x), atol=1e-4)
+
+
+def test_bias_needed_is_bias_true_where_nothing_is_dropped_and_a_typo_is_named():
+    # BN after ReLU and plain convs: every bias changes the output, so "needed" keeps them all,
+    # and the spec is the one `bias: true` gives (one network, one spec, one summary)
+    spec = ArchSpec.from_dict(BASELINE.to_dict() | {"bias": "needed"})
+    assert spec == BASELINE and spec.bias is True and params_of(spec) == 10_066
+    pre = ArchSpec.from_dict(BASELINE.to_dict() | {"bias": "needed", "bn": "before_relu"})
+    # conv biases 8 + 16 + 16 + 8 (1x1) + 16 + 32 go; the head's 10 stays
+    assert params_of(pre) == 10_066 - 96 and pre.bias == "needed"
+    with pytest.raises(SpecError) as caught:
+        ArchSpec.from_dict(BASELINE.to_dict() | {"bias": "auto"})
+    assert str(caught.value) == "invalid spec: bias: must be true, false or \"needed\", got 'auto'"
+
+
+SEPARABLE_STRIDED = ArchSpec(
+    blocks=((8, 12), (16,)),
+    transitions=(Transition(pool="conv", width=6, act=False),),
+    padding=(1, 0),
+    dilations=((1, 2), (1,)),
+    separable=((False, True), (True,)),
+    head="conv_reduce",
+)
+
+
+@pytest.mark.parametrize("spec", [SEPARABLE_STRIDED, NEEDED], ids=["separable", "bias-needed"])
+def test_the_standalone_module_rebuilds_a_separable_strided_net(tmp_path, spec):
     (tmp_path / "model.py").write_text(standalone_source(spec))
     loaded = importlib.util.spec_from_file_location("exported_vocabulary", tmp_path / "model.py")
     module = importlib.util.module_from_spec(loaded)
