@@ -2,10 +2,11 @@
 
 Under BatchNorm before ReLU (every net of the frontier spaces), a conv's bias is subtracted again
 by the BN right after it: trial 53 (3,922 parameters) carries 44 such biases. In training their
-gradient is zero, so dropping them changes neither what the net computes nor how it trains
-(tests/arch/test_vocabulary.py); it frees about 1% of the budget for width. Spent on trial 53's
-first block (16 -> 18 channels, no conv biases at all, reports/baseline.trial53-18s-nobias-908c)
-it gave 99.38 +- 0.05 over seeds 1-5, the best at <= 4,000 so far. So this round:
+gradient is zero, so dropping them changes neither what the net computes nor the gradients of
+its other weights (tests/arch/test_vocabulary.py); it frees about 1% of the budget for width.
+Spent on trial 53's first block (16 -> 18 channels, no conv biases at all,
+reports/baseline.trial53-18s-nobias-908c) it gave 99.38 +- 0.05 over seeds 1-5, the best at
+<= 4,000 so far. So this round:
 
 - frontier2's space, parameter names, limit, learning-rate band, rungs and confirmation, with
   the spec's `bias: "needed"` on every net (a setting, not a choice: it is never worse);

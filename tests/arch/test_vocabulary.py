@@ -202,6 +202,15 @@ def test_the_biases_needed_drops_do_not_change_what_the_net_computes():
     assert missing == []
     x = torch.randn(16, 1, 28, 28)
     assert torch.allclose(needed(x), with_all(x), atol=1e-4)
+    # and they get no gradient, while every other weight gets the same one in both nets
+    needed(x)[:, 0].sum().backward()
+    with_all(x)[:, 0].sum().backward()
+    kept = dict(needed.named_parameters())
+    for name, parameter in with_all.named_parameters():
+        if name in kept:
+            assert torch.allclose(kept[name].grad, parameter.grad, atol=1e-4), name
+        else:
+            assert name.endswith(".bias") and parameter.grad.abs().max() < 1e-4, name
     # and the one it keeps does matter: the head's bias for one class changes the output
     needed.head.bias.data[3] += 1
     assert not torch.allclose(needed(x), with_all(x), atol=1e-4)
