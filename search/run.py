@@ -6,6 +6,7 @@ input (one line, nothing written), 130 when interrupted (rerun the same command 
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,15 @@ from search.errors import StudyFailed, UsageError
 from search.run_checks import check_used
 from search.run_options import PROG, build_parser, export_trial_number, options_from
 from search.store import run_dir
-from search.workers.spawn import EarlyWorkers, auto_workers, dismiss, fast_exit
+from search.workers.spawn import (
+    EarlyWorkers,
+    auto_workers,
+    cpu_only_torch,
+    dismiss,
+    fast_exit,
+    other_runs,
+    shared_cores_note,
+)
 
 if TYPE_CHECKING:
     from search.study.definitions import RunOptions
@@ -70,6 +79,8 @@ def _main(args, early: EarlyWorkers) -> int:
     if args.replay is not None or args.export is not None:
         return _replay_or_export(args, study, options)
     workers = resolve_workers(args.workers, options)
+    if study.needs_data and not options.threads and _on_cpu(options.device):
+        _note_shared_cores()
     if workers > 1 and study.needs_data:
         from search.workers.pool import launch
 
@@ -85,6 +96,18 @@ def _main(args, early: EarlyWorkers) -> int:
         )
     dismiss(early.take())  # this process runs the study: workers started early are not needed
     return _in_process(args, study, options)
+
+
+def _on_cpu(device: str) -> bool:
+    return device == "cpu" or (device == "auto" and cpu_only_torch())
+
+
+def _note_shared_cores() -> None:
+    """One line on stderr when other runs already train here: all of them taking every core
+    (torch's default, and a pool's) makes each several-fold slower, not half as fast."""
+    pids = other_runs()
+    if pids:
+        print(shared_cores_note(pids, os.cpu_count() or 1), file=sys.stderr, flush=True)
 
 
 def _list() -> int:

@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 MAX_AUTO_WORKERS = 8
 GPU_AUTO_WORKERS = 4  # on a GPU: 3.6x the trials/hour of 1, and 8 no better (reports/gpu)
@@ -108,6 +109,50 @@ def auto_workers(gpu: bool = False) -> int:
     if gpu:
         return max(1, min(os.cpu_count() or 1, GPU_AUTO_WORKERS))
     return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+
+
+def other_runs(proc: Path = Path("/proc")) -> list[int]:
+    """Pids of the other `python -m search.run` and `cnnsearch run` processes on this machine,
+    read from `proc` (Linux; none elsewhere): not this process, its parent or its children."""
+    if not proc.is_dir():
+        return []
+    mine = {os.getpid(), os.getppid()}
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile, or not ours to read
+            continue
+        if parent != os.getpid() and _is_run(argv):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _is_run(argv: list[str]) -> bool:
+    pairs = zip(argv, argv[1:], strict=False)
+    return any(
+        (first == "-m" and second == "search.run")
+        or (Path(first).name == "cnnsearch" and second == "run")
+        for first, second in pairs
+    )
+
+
+def shared_cores_note(pids: list[int], cores: int) -> str:
+    """What to print when other runs train on this machine and this one takes every core."""
+    which = f"pid {pids[0]}" if len(pids) == 1 else f"pids {', '.join(map(str, pids))}"
+    return (
+        f"note: {len(pids)} other search run{_plural(pids)} on this machine ({which}). This run"
+        f" takes all {cores} cores (no --threads); runs that share cores that way slow down"
+        " several-fold. Give each run --threads N so that N x its workers adds up to the cores"
+        " (two 1-worker runs on 2 cores: --threads 1 each)."
+    )
+
+
+def _plural(items: list) -> str:
+    return "" if len(items) == 1 else "s"
 
 
 def cpu_only_torch() -> bool:

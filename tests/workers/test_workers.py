@@ -476,3 +476,39 @@ def test_a_stop_signal_lost_in_a_finalizer_stops_the_training_at_its_next_event(
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def _orphan(*argv: str) -> int:
+    """Start `argv` as a process that is not this one's child (its parent shell exits at once);
+    its pid."""
+    shell = subprocess.run(
+        ["sh", "-c", 'exec "$@" >/dev/null 2>&1 </dev/null & echo $!', "sh", *argv],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return int(shell.stdout.strip())
+
+
+def test_other_runs_on_the_machine_are_found_by_their_command_line_and_named(tmp_path, data_root):
+    from search.workers.spawn import other_runs
+
+    sleep = [sys.executable, "-c", "import time; time.sleep(120)"]
+    child = subprocess.Popen([*sleep, "-m", "search.run"])  # a child: part of this run
+    pids = [_orphan(*sleep, "-m", "search.run", "--study", "x"), _orphan(*sleep, "-m", "other")]
+    try:
+        found = other_runs()
+        assert pids[0] in found and pids[1] not in found and child.pid not in found
+        # a run started here with every core (no --threads) names the other one and the fix
+        args = baseline_args(f"sqlite:///{tmp_path / 'a.db'}", data_root, (1,), 1, 256, 1)
+        ran = run_command(args, tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        (note,) = [line for line in ran.stderr.splitlines() if line.startswith("note:")]
+        assert str(pids[0]) in note and "--threads 1 each" in note
+        other = baseline_args(f"sqlite:///{tmp_path / 'b.db'}", data_root, (1,), 1, 256, 1)
+        shared = run_command([*other, "--threads", "1"], tmp_path)
+        assert shared.returncode == 0 and "note:" not in shared.stderr, shared.stderr
+    finally:
+        child.kill()
+        child.wait()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
