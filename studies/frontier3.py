@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from functools import partial
 
-from studies import frontier, frontier2
+from studies import frontier2
 
 WIDTHS = (4, 24, 2)  # low, high, step
 
@@ -34,12 +34,6 @@ STUDY = dataclasses.replace(  # frontier2's study: its limit, rungs, sampler and
     description="frontier2's space with biases only where needed and convs up to 24 wide,"
     " warm-started from trial 53 at 18 channels",
     seed=3,
-    sample=partial(
-        frontier.sample,
-        lr_band=frontier2.LR_BAND,
-        smoothings=frontier2.SMOOTHINGS,
-        widths=WIDTHS,
-        bias="needed",
-    ),
+    sample=partial(frontier2.STUDY.sample, widths=WIDTHS, bias="needed"),
     warm_start=WARM_START,
 )
