@@ -17,7 +17,8 @@ so; empty `kernels`, `dilations`, `separable` mean 3x3, undilated, plain everywh
 specs stored before these fields existed load and build as they did).
 
 `bias`: true, every conv has a bias (the reference); false, none has, the head's included;
-"needed", only the convs whose bias changes what the network computes (`geometry.has_bias`).
+"needed", none where a BatchNorm right after the conv cancels it or the conv is the depthwise
+half of a separable conv (`geometry.has_bias`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ PADDINGS = (0, 1)  # per block: 0 = valid (the size shrinks), 1 = same
 KERNELS = (3, 5, 7)
 DILATIONS = (1, 2, 3)
 MAX_WIDTH = 4096  # a guard against typos, not a design limit
-BIASES = (True, False, "needed")
 
 
 class SpecError(ValueError):

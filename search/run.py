@@ -18,9 +18,9 @@ from search.store import run_dir
 from search.workers.spawn import (
     EarlyWorkers,
     auto_workers,
-    cpu_only_torch,
     dismiss,
     fast_exit,
+    noting,
     other_runs,
     shared_cores_note,
 )
@@ -79,8 +79,7 @@ def _main(args, early: EarlyWorkers) -> int:
     if args.replay is not None or args.export is not None:
         return _replay_or_export(args, study, options)
     workers = resolve_workers(args.workers, options)
-    if study.needs_data and not options.threads and _on_cpu(options.device):
-        _note_shared_cores()
+    note = _shared_cores_note(study, options)
     if workers > 1 and study.needs_data:
         from search.workers.pool import launch
 
@@ -93,21 +92,22 @@ def _main(args, early: EarlyWorkers) -> int:
             auto_confirm=not args.no_confirm,
             key=args.study,
             processes=early.take(),
+            note=note,
         )
     dismiss(early.take())  # this process runs the study: workers started early are not needed
-    return _in_process(args, study, options)
+    return _in_process(args, study, options, note)
 
 
-def _on_cpu(device: str) -> bool:
-    return device == "cpu" or (device == "auto" and cpu_only_torch())
+def _shared_cores_note(study, options) -> str | None:
+    """What to log once the run has checked its input, when other runs already train here and
+    this one takes every core on CPU (no --threads): all of them doing so makes each
+    several-fold slower, not half as fast."""
+    if not study.needs_data or options.threads:
+        return None
+    from search.engine.train import resolve_device
 
-
-def _note_shared_cores() -> None:
-    """One line on stderr when other runs already train here: all of them taking every core
-    (torch's default, and a pool's) makes each several-fold slower, not half as fast."""
-    pids = other_runs()
-    if pids:
-        print(shared_cores_note(pids, os.cpu_count() or 1), file=sys.stderr, flush=True)
+    pids = other_runs() if resolve_device(options.device).type == "cpu" else []
+    return shared_cores_note(pids, os.cpu_count() or 1) if pids else None
 
 
 def _list() -> int:
@@ -137,7 +137,7 @@ def _replay_or_export(args, study, options) -> int:
         return replay_trial(study, options, args.replay, console.emit)
 
 
-def _in_process(args, study, options) -> int:
+def _in_process(args, study, options, note: str | None = None) -> int:
     """The study (or its --confirm) in this process; a search that spends its budget then
     confirms its winners (search.runner.progress.confirm_after, as a pool of workers does)."""
     from search.console.choose import make_console
@@ -146,15 +146,16 @@ def _in_process(args, study, options) -> int:
     from search.runner.session import run_study
 
     with make_console(plain=args.plain) as console:
+        emit = noting(console.emit, note)
         if args.confirm is not None:
-            confirm(study, options, args.confirm, console.emit)
+            confirm(study, options, args.confirm, emit)
             return 0
-        summary = run_study(study, options, console.emit)
+        summary = run_study(study, options, emit)
         if summary.stopped_by == "failures":
             raise StudyFailed(f"{study.name}: stopped after repeated trial failures (see above)")
         top = confirm_after(study, summary.stopped_by, auto=not args.no_confirm)
         if top:  # the search is over: confirm its winners, whole (past --timeout)
-            confirm(study, untimed(options), top, console.emit)
+            confirm(study, untimed(options), top, emit)
     return 0
 
 

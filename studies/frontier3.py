@@ -9,7 +9,8 @@ reports/baseline.trial53-18s-nobias-908c) it gave 99.38 +- 0.05 over seeds 1-5, 
 <= 4,000 so far. So this round:
 
 - frontier2's space, parameter names, limit, learning-rate band, rungs and confirmation, with
-  the spec's `bias: "needed"` on every net (a setting, not a choice: it is never worse);
+  the spec's `bias: "needed"` on every net (a setting, not a choice: the same nets with fewer
+  parameters);
 - conv widths up to 24 instead of 16 (the freed parameters buy wider first blocks; a net over
   the limit is still pruned before training, at no cost);
 - warm starts: trial 53 with an 18-channel first block (3,912 parameters with the head's bias

@@ -28,7 +28,7 @@ from search.runner.progress import confirm_after, untimed
 from search.runner.session import open_study
 from search.store.storage import open_storage
 from search.study.definitions import RunOptions, StudyDef, validate_options
-from search.workers.spawn import dismiss, fitted, label, reap, stop_unconfigured
+from search.workers.spawn import dismiss, fitted, label, noting, reap, stop_unconfigured
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
 
@@ -62,34 +62,37 @@ def launch(
     auto_confirm: bool = True,
     key: str | None = None,
     processes: list[subprocess.Popen] | None = None,
+    note: str | None = None,
 ) -> int:
     """Run `study` (or its confirmation of the top `confirm` trials) on `workers` processes.
 
     `key` is the study's name in studies.STUDIES when it differs from the stored name (a study
     configured by options, such as an ablation of a stored trial). `processes`: workers already
-    started (search.workers.spawn), used by the first pool.
+    started (search.workers.spawn), used by the first pool. `note`: logged once, after the
+    study's announcement (search.workers.spawn.noting).
     """
     early = [processes] if processes else []  # until the first pool takes them
     try:
-        return _launch(study, options, workers, plain, confirm, auto_confirm, key, early)
+        return _launch(study, options, workers, plain, confirm, auto_confirm, key, early, note)
     finally:
         if early:  # something failed before the first pool owned them
             dismiss(early.pop())
 
 
-def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: list) -> int:
+def _launch(study, options, workers, plain, confirm, auto_confirm, key, early: list, note) -> int:
     from search.reports.confirmations import confirmation_summaries, format_summary
     from search.runner.confirm import prepare_confirm
     from search.store.trials import load_existing
 
     with make_console(plain=plain) as console:
+        emit = noting(console.emit, note)
 
         def pool(setup, confirm: int | None = None) -> int:
             name, started = key or study.name, early.pop() if early else None
             size = pool_size(study, options, workers, confirm)
             threads = threads_per_worker(size, options.threads)
             ready = partial(setup, size)  # the session records the workers that run
-            return run_pool(name, options, size, threads, console.emit, confirm, ready, started)
+            return run_pool(name, options, size, threads, emit, confirm, ready, started)
 
         if confirm is None:
             code = pool(lambda size: prepare(study, options, size))

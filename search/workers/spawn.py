@@ -112,36 +112,44 @@ def auto_workers(gpu: bool = False) -> int:
 
 
 def other_runs(proc: Path = Path("/proc")) -> list[int]:
-    """Pids of the other `python -m search.run` and `cnnsearch run` processes on this machine,
-    read from `proc` (Linux; none elsewhere): not this process, its parent or its children."""
+    """Pids of the other runs on this machine (`python -m search.run`, `python -m search`,
+    `cnnsearch run`), read from `proc` (Linux; none elsewhere): not this process, its ancestors
+    (a wrapper such as `timeout` or `nohup` that started it) or its children; a run inside a
+    wrapper counts once, as its outermost process."""
     if not proc.is_dir():
         return []
-    mine = {os.getpid(), os.getppid()}
-    found = []
+    parents, runs = {}, set()
     for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
+        if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            # stat: "pid (comm) state ppid ...", comm may hold spaces and ')'
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):  # gone meanwhile, or not ours to read
             continue
-        if parent != os.getpid() and _is_run(argv):
-            found.append(int(entry.name))
-    return sorted(found)
+        parents[int(entry.name)] = parent
+        if _is_run(argv):
+            runs.add(int(entry.name))
+    mine, pid = set(), os.getpid()
+    while pid > 1 and pid not in mine:  # this process and its ancestors
+        mine.add(pid)
+        pid = parents.get(pid, os.getppid() if pid == os.getpid() else 0)
+    others = {p for p in runs - mine if parents.get(p) != os.getpid()}
+    return sorted(p for p in others if parents.get(p) not in others)
 
 
 def _is_run(argv: list[str]) -> bool:
     pairs = zip(argv, argv[1:], strict=False)
     return any(
-        (first == "-m" and second == "search.run")
+        (first == "-m" and second in ("search.run", "search"))
         or (Path(first).name == "cnnsearch" and second == "run")
         for first, second in pairs
     )
 
 
 def shared_cores_note(pids: list[int], cores: int) -> str:
-    """What to print when other runs train on this machine and this one takes every core."""
+    """What to say when other runs train on this machine and this one takes every core."""
     which = f"pid {pids[0]}" if len(pids) == 1 else f"pids {', '.join(map(str, pids))}"
     return (
         f"note: {len(pids)} other search run{_plural(pids)} on this machine ({which}). This run"
@@ -149,6 +157,23 @@ def shared_cores_note(pids: list[int], cores: int) -> str:
         " several-fold. Give each run --threads N so that N x its workers adds up to the cores"
         " (two 1-worker runs on 2 cores: --threads 1 each)."
     )
+
+
+def noting(emit, note: str | None):
+    """`emit`, which logs `note` once, right after the study's announcement: its input has been
+    checked by then, so a run that stops at bad input prints its one-line error alone."""
+    if not note:
+        return emit
+    from search.events import Log
+
+    pending = [note]
+
+    def with_note(event: dict) -> None:
+        emit(event)
+        if event.get("type") == "study" and pending:
+            emit(Log(pending.pop()).to_dict())
+
+    return with_note
 
 
 def _plural(items: list) -> str:

@@ -224,6 +224,11 @@ def test_bias_needed_is_bias_true_where_nothing_is_dropped_and_a_typo_is_named()
     pre = ArchSpec.from_dict(BASELINE.to_dict() | {"bias": "needed", "bn": "before_relu"})
     # conv biases 8 + 16 + 16 + 8 (1x1) + 16 + 32 go; the head's 10 stays
     assert params_of(pre) == 10_066 - 96 and pre.bias == "needed"
+    # BN after ReLU, one separable conv 8 -> 12: only its depthwise bias (8) goes
+    separable = dict(blocks=((8, 12),), padding=(1,), separable=((False, True),))
+    kept = ArchSpec(**separable, bias="needed")
+    assert kept.bias == "needed"
+    assert params_of(kept) == params_of(ArchSpec(**separable, bias=True)) - 8
     with pytest.raises(SpecError) as caught:
         ArchSpec.from_dict(BASELINE.to_dict() | {"bias": "auto"})
     assert str(caught.value) == "invalid spec: bias: must be true, false or \"needed\", got 'auto'"

@@ -488,27 +488,45 @@ def _orphan(*argv: str) -> int:
     return int(shell.stdout.strip())
 
 
+def _kill_marked(marker: str) -> None:
+    """SIGKILL every process whose command line holds `marker` (unique to one test)."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def test_other_runs_on_the_machine_are_found_by_their_command_line_and_named(tmp_path, data_root):
     from search.workers.spawn import other_runs
 
-    sleep = [sys.executable, "-c", "import time; time.sleep(120)"]
-    child = subprocess.Popen([*sleep, "-m", "search.run"])  # a child: part of this run
-    pids = [_orphan(*sleep, "-m", "search.run", "--study", "x"), _orphan(*sleep, "-m", "other")]
+    marker = f"sleeper-{uuid.uuid4().hex}"
+    sleep = [sys.executable, "-c", "import time; time.sleep(600)", marker]
+    child = None
     try:
+        child = subprocess.Popen([*sleep, "-m", "search.run"])  # a child: part of this run
+        run = _orphan(*sleep, "-m", "search.run", "--study", "x")
+        not_a_run = _orphan(*sleep, "-m", "other")
+        # a wrapper (here a shell that waits for it) and the run it started count once
+        wrapper = _orphan("sh", "-c", '"$@"; :', "sh", *sleep, "-m", "search", "--study", "y")
+        time.sleep(1)  # the wrapper's child has started
         found = other_runs()
-        assert pids[0] in found and pids[1] not in found and child.pid not in found
-        # a run started here with every core (no --threads) names the other one and the fix
+        assert run in found and wrapper in found
+        assert child.pid not in found and not_a_run not in found and len(found) == len(set(found))
+        inner = [p for p in found if p not in (run, wrapper)]
+        assert all(b"--study\0y" not in Path(f"/proc/{p}/cmdline").read_bytes() for p in inner)
+        # a run started here with every core (no --threads) names the others and the fix,
+        # right after its study's announcement (its input checked)
         args = baseline_args(f"sqlite:///{tmp_path / 'a.db'}", data_root, (1,), 1, 256, 1)
         ran = run_command(args, tmp_path)
         assert ran.returncode == 0, ran.stderr
-        (note,) = [line for line in ran.stderr.splitlines() if line.startswith("note:")]
-        assert str(pids[0]) in note and "--threads 1 each" in note
+        lines = ran.stdout.splitlines()
+        (note,) = [line for line in lines if line.startswith("note:")]
+        assert str(run) in note and str(wrapper) in note and "--threads 1 each" in note
+        assert lines[lines.index(note) - 1].startswith("study baseline")
         other = baseline_args(f"sqlite:///{tmp_path / 'b.db'}", data_root, (1,), 1, 256, 1)
         shared = run_command([*other, "--threads", "1"], tmp_path)
-        assert shared.returncode == 0 and "note:" not in shared.stderr, shared.stderr
+        assert shared.returncode == 0 and "note:" not in shared.stdout, shared.stdout
     finally:
-        child.kill()
-        child.wait()
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_marked(marker)
+        if child is not None:
+            child.wait()
