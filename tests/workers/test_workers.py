@@ -445,11 +445,15 @@ def test_an_unknown_study_dismisses_the_early_workers(tmp_path):
 def test_a_stop_signal_lost_in_a_finalizer_stops_the_training_at_its_next_event(monkeypatch):
     """A signal's KeyboardInterrupt raised inside a `__del__` is printed and dropped by Python;
     the worker ignores later signals, so its training loop must raise it again itself."""
+    from search.workers import process
     from search.workers.process import JsonLines, Stop
 
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     dropped: list[type] = []
     monkeypatch.setattr(sys, "unraisablehook", lambda raised: dropped.append(raised.exc_type))
+    # the stopped worker's deadline: recorded, not armed (it would end pytest itself 45 s later)
+    deadlines: list[float] = []
+    monkeypatch.setattr(process, "_exit_later", deadlines.append)
     stop, lines = Stop(os.getppid()), io.StringIO()
     emit = JsonLines(lines, stop)
 
@@ -465,6 +469,7 @@ def test_a_stop_signal_lost_in_a_finalizer_stops_the_training_at_its_next_event(
             and stop.requested
             and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
         )
+        assert deadlines == [process.EXIT_AFTER_STOP_SECONDS]
         emit({"type": "trial_end", "trial": 0})  # recording the trial is not training: goes on
         for kind in ("progress", "epoch"):
             with pytest.raises(KeyboardInterrupt):
