@@ -522,14 +522,14 @@ def test_other_runs_on_the_machine_are_found_by_their_command_line_and_named(tmp
         # a run started here with every core (no --threads) names the others and the fix,
         # right after its study's announcement (its input checked)
         args = baseline_args(f"sqlite:///{tmp_path / 'a.db'}", data_root, (1,), 1, 256, 1)
-        ran = run_command(args, tmp_path)
+        ran = run_here(args, tmp_path)
         assert ran.returncode == 0, ran.stderr
         lines = ran.stdout.splitlines()
         (note,) = [line for line in lines if line.startswith("note:")]
         assert str(run) in note and str(wrapper) in note and "--threads 1 each" in note
         assert lines[lines.index(note) - 1].startswith("study baseline")
         other = baseline_args(f"sqlite:///{tmp_path / 'b.db'}", data_root, (1,), 1, 256, 1)
-        shared = run_command([*other, "--threads", "1"], tmp_path)
+        shared = run_here([*other, "--threads", "1"], tmp_path)
         assert shared.returncode == 0 and "note:" not in shared.stdout, shared.stdout
     finally:
         _kill_marked(marker)
