@@ -286,9 +286,11 @@ def _per_conv_problems(spec: ArchSpec) -> list[str]:
 
 def _drops_a_bias(spec: ArchSpec) -> bool:
     """Whether `bias: "needed"` leaves out any bias `bias: true` would have."""
-    from archs.geometry import layer_geometry  # geometry imports this module
+    from archs.geometry import conv_params, layer_geometry  # geometry imports this module
 
-    return any(layer.bn_follows or layer.separable for layer in layer_geometry(spec))
+    return any(
+        conv_params(layer, "needed") < conv_params(layer, True) for layer in layer_geometry(spec)
+    )
 
 
 def _geometry_problems(spec: ArchSpec) -> list[str]:

@@ -28,7 +28,7 @@ from search.runner.progress import confirm_after, untimed
 from search.runner.session import open_study
 from search.store.storage import open_storage
 from search.study.definitions import RunOptions, StudyDef, validate_options
-from search.workers.spawn import dismiss, fitted, label, noting, reap, stop_unconfigured
+from search.workers.spawn import dismiss, fitted, label, noting, plural, reap, stop_unconfigured
 
 STOP_GRACE_SECONDS = 60  # after Ctrl-C, how long workers get to record their trial
 
@@ -153,7 +153,9 @@ def run_pool(
     readers = _start_relays(processes, emit)
     try:
         _prepare_or_dismiss(prepare, processes)
-        started = f"starting {workers} worker{_s(workers)} x {threads} torch thread{_s(threads)}"
+        started = (
+            f"starting {workers} worker{plural(workers)} x {threads} torch thread{plural(threads)}"
+        )
         codes = _configure_and_wait(processes, config, emit, started)
     finally:
         for reader in readers:
@@ -199,10 +201,6 @@ def _configure_and_wait(
     except KeyboardInterrupt:
         stop(processes)
         raise
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
 
 
 def _pool_status(codes: list[int], emit) -> int:

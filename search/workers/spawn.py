@@ -134,7 +134,7 @@ def other_runs(proc: Path = Path("/proc")) -> list[int]:
     mine, pid = set(), os.getpid()
     while pid > 1 and pid not in mine:  # this process and its ancestors
         mine.add(pid)
-        pid = parents.get(pid, os.getppid() if pid == os.getpid() else 0)
+        pid = parents.get(pid, 0)
     others = {p for p in runs - mine if parents.get(p) != os.getpid()}
     return sorted(p for p in others if parents.get(p) not in others)
 
@@ -152,10 +152,10 @@ def shared_cores_note(pids: list[int], cores: int) -> str:
     """What to say when other runs train on this machine and this one takes every core."""
     which = f"pid {pids[0]}" if len(pids) == 1 else f"pids {', '.join(map(str, pids))}"
     return (
-        f"note: {len(pids)} other search run{_plural(pids)} on this machine ({which}). This run"
-        f" takes all {cores} cores (no --threads); runs that share cores that way slow down"
-        " several-fold. Give each run --threads N so that N x its workers adds up to the cores"
-        " (two 1-worker runs on 2 cores: --threads 1 each)."
+        f"note: {len(pids)} other search run{plural(len(pids))} on this machine ({which})."
+        f" This run takes all {cores} cores (no --threads); runs that share cores that way slow"
+        " down several-fold. Give each run --threads N so that N x its workers adds up to the"
+        " cores (two 1-worker runs on 2 cores: --threads 1 each)."
     )
 
 
@@ -176,8 +176,9 @@ def noting(emit, note: str | None):
     return with_note
 
 
-def _plural(items: list) -> str:
-    return "" if len(items) == 1 else "s"
+def plural(count: int) -> str:
+    """ "s" unless `count` is 1: `f"{n} worker{plural(n)}"`."""
+    return "" if count == 1 else "s"
 
 
 def cpu_only_torch() -> bool:
