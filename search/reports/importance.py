@@ -36,8 +36,11 @@ def _importance(optuna_study: optuna.Study, make_evaluator) -> dict:
             )
         except Exception as error:  # too few complete trials, a single distinct value, ...
             return {"error": f"{type(error).__name__}: {error}"}
+    # Most important first, ties by name: Optuna orders ties as a set does, which changes with
+    # the process's string hashing, and a report rendered twice must come out the same.
+    ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
     return {
-        "importances": {param: float(value) for param, value in values.items()},
+        "importances": {param: float(value) for param, value in ordered},
         "warnings": len(caught),
     }
 
@@ -67,7 +70,7 @@ def importance_section(found: dict[str, dict]) -> str:
                     for name, result in usable.items()
                 },
             }
-            for param in sorted(first, key=lambda p: -first[p])
+            for param in first  # ordered by importance() already
         )
         lines.append(fmt.table(frame))
     return "\n\n".join(lines)
