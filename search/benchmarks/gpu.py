@@ -95,8 +95,12 @@ def bench_device(
 def measure_net(arrays, data, spec, recipe: Recipe, device, batches: int) -> dict:
     """One warm-up epoch of `batches` batches, one timed epoch on all images, and one counted
     epoch of `batches` batches (the counting slows it: never the timed one)."""
-    short = prepare(arrays, val_size=0, train_limit=batches * recipe.batch_size, device=device)
-    train(seeded_build(spec, 1), short, recipe, device)  # warm-up: kernels, allocator
+    size = batches * recipe.batch_size
+    short = prepare(arrays, val_size=0, train_limit=size, device=device)
+    warm = prepare(
+        arrays, val_size=0, train_limit=size, test_limit=recipe.batch_size, device=device
+    )
+    train(seeded_build(spec, 1), warm, recipe, device)  # warm-up: kernels, allocator (no test set)
     synchronize(device)
     history = train(seeded_build(spec, 1), data, recipe, device)
     layout = torch.channels_last if recipe.channels_last else torch.contiguous_format

@@ -69,32 +69,51 @@ def test_top_level_help_and_version(tmp_path):
     assert version.returncode == 0 and version.stdout.startswith("cnnsearch ")
 
 
-def test_every_verb_runs_for_real(tmp_path, data_root):
+def verb_in_process(args: list[str], capsys) -> subprocess.CompletedProcess:
+    """`cnnsearch ARGS` through the same `main` as the command, in this process: each verb's
+    own interpreter would import torch again (~2 s each; the entry itself is tested above)."""
+    from search.commands import main
+
+    capsys.readouterr()
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse's own exits
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def test_every_verb_runs_for_real(tmp_path, data_root, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 's.db'}"
-    listed = cnnsearch(["run", "--list"], tmp_path)
+    listed = cnnsearch(["run", "--list"], tmp_path)  # one verb through `python -m`
     assert listed.returncode == 0 and "cnn20k" in listed.stdout
-    ran = cnnsearch(["run", "--study", "lr-sweep", "--storage", url, "--plain"], tmp_path)
+
+    def cnnsearch_(args: list[str]) -> subprocess.CompletedProcess:
+        return verb_in_process(args, capsys)
+
+    ran = cnnsearch_(["run", "--study", "lr-sweep", "--storage", url, "--plain"])
     assert ran.returncode == 0, ran.stderr
-    board = cnnsearch(["leaderboard", "--storage", url, "--format", "json"], tmp_path)
+    board = cnnsearch_(["leaderboard", "--storage", url, "--format", "json"])
     assert board.returncode == 0, board.stderr
     assert [row["study"] for row in json.loads(board.stdout)] == ["lr-sweep"]
     assert json.loads(board.stdout)[0]["complete"] == 6
-    rows = cnnsearch(["leaderboard", "--study", "lr-sweep", "--storage", url, "--format",
-                      "csv"], tmp_path)  # fmt: skip
+    rows = cnnsearch_(["leaderboard", "--study", "lr-sweep", "--storage", url, "--format", "csv"])
     assert rows.returncode == 0 and len(rows.stdout.strip().splitlines()) == 1 + 6
     out = tmp_path / "out"
-    report = cnnsearch(["report", "--storage", url, "--out", str(out)], tmp_path)
+    report = cnnsearch_(["report", "--storage", url, "--out", str(out)])
     assert report.returncode == 0 and (out / "lr-sweep" / "README.md").is_file()
     again = f"sqlite:///{tmp_path / 'again.db'}"  # the report's runs, restored elsewhere
-    restored = cnnsearch(["restore", str(out / "lr-sweep"), "--storage", again], tmp_path)
+    restored = cnnsearch_(["restore", str(out / "lr-sweep"), "--storage", again])
     assert restored.returncode == 0, restored.stderr
-    board = cnnsearch(["leaderboard", "--storage", again, "--format", "json"], tmp_path)
+    board = cnnsearch_(["leaderboard", "--storage", again, "--format", "json"])
     assert json.loads(board.stdout)[0]["complete"] == 6
-    shown = cnnsearch(["show", "baseline", "--plain"], tmp_path)
+    shown = cnnsearch_(["show", "baseline", "--plain"])
     assert shown.returncode == 0 and "10,066" in shown.stdout
-    data = cnnsearch(["data", "fetch", "--data-root", str(data_root)], tmp_path)
+    data = cnnsearch_(["data", "fetch", "--data-root", str(data_root)])
     assert data.returncode == 0 and "60,000 training and 10,000 test images" in data.stdout
-    bench = cnnsearch(["bench", "--data-root", str(data_root), "--batches", "3", "--quick"],
-                      tmp_path)  # fmt: skip
+    bench = cnnsearch_(["bench", "--data-root", str(data_root), "--batches", "3", "--quick"])
     assert bench.returncode == 0, bench.stderr
     assert "img/s" in bench.stdout
+    bad = cnnsearch_(["leaderboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}"])
+    assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.splitlines()) == 1
