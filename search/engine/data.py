@@ -114,8 +114,8 @@ def prepare(
         train_index = torch.arange(len(arrays.train_labels))  # all 60,000, in file order
     if train_limit is not None:
         train_index = train_index[:train_limit]
-    # the images each split keeps, normalised: not all 60,000 first (a 1,000-image run spent
-    # more time normalising than training, and the full set lived twice in memory)
+    # the images each split keeps, normalised: not all 60,000 first (a 1,000-image prepare
+    # took 0.33 s instead of 0.05 s on 2 cores, and the full set lived twice in memory)
     images = arrays.train_images
     val = Split(normalise(images[val_index]), arrays.train_labels[val_index]) if val_size else None
     data = Data(
