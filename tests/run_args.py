@@ -60,17 +60,20 @@ def search_run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.Com
     )  # fmt: skip
 
 
-def run_here(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`python -m search.run ARGS` run by its `main` in this process, from `cwd`: the same exit
-    status, stdout and stderr without a new interpreter's start-up (torch, its compiler stack and
-    the storage layer: ~4 s of CPU a run on 2 cores). The launcher runs here; the workers of a
-    `--workers N` run are real processes. What this process's environment, folder, torch
-    threads and signal handlers were is restored after; `env` is added to the environment
-    meanwhile."""
+def run_here(
+    args: list[str], cwd: Path, env: dict | None = None, entry=None
+) -> subprocess.CompletedProcess:
+    """`python -m search.run ARGS` run by its `main` in this process, from `cwd` (or another
+    command, `entry` being its `main`): the same exit status, stdout and stderr without a new
+    interpreter's start-up (torch, its compiler stack and the storage layer: ~4 s of CPU a run
+    on 2 cores). The launcher runs here; the workers of a `--workers N` run are real
+    processes. What this process's environment, folder, torch threads and signal handlers were
+    is restored after; `env` is added to the environment meanwhile."""
     import torch
 
-    from search.run import main
+    from search.run import main as run_main
 
+    main = entry or run_main
     out, err = io.StringIO(), io.StringIO()
     environ, here, threads = dict(os.environ), Path.cwd(), torch.get_num_threads()
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}

@@ -9,6 +9,7 @@ processes sharing the GPU, and the count that did best. `--json FILE` writes the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import torch
 
 from archs import BASELINE, ArchSpec
-from search.engine.data import load_mnist, prepare
+from search.engine.data import Split, load_mnist, prepare
 from search.engine.syncs import counting_syncs
 from search.engine.train import resolve_device, seeded_build, train
 from search.errors import UsageError
@@ -95,12 +96,12 @@ def bench_device(
 def measure_net(arrays, data, spec, recipe: Recipe, device, batches: int) -> dict:
     """One warm-up epoch of `batches` batches, one timed epoch on all images, and one counted
     epoch of `batches` batches (the counting slows it: never the timed one)."""
-    size = batches * recipe.batch_size
-    short = prepare(arrays, val_size=0, train_limit=size, device=device)
-    warm = prepare(
-        arrays, val_size=0, train_limit=size, test_limit=recipe.batch_size, device=device
+    short = prepare(arrays, val_size=0, train_limit=batches * recipe.batch_size, device=device)
+    one_batch = Split(
+        short.test.images[: recipe.batch_size], short.test.labels[: recipe.batch_size]
     )
-    train(seeded_build(spec, 1), warm, recipe, device)  # warm-up: kernels, allocator (no test set)
+    warm = dataclasses.replace(short, test=one_batch)  # the warm-up evaluates one test batch
+    train(seeded_build(spec, 1), warm, recipe, device)  # warm-up: kernels, allocator
     synchronize(device)
     history = train(seeded_build(spec, 1), data, recipe, device)
     layout = torch.channels_last if recipe.channels_last else torch.contiguous_format

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from run_args import run_here
 
+from search import commands
 from search.commands import VERBS
 from tests.conftest import REPO_ROOT
 
@@ -69,28 +71,15 @@ def test_top_level_help_and_version(tmp_path):
     assert version.returncode == 0 and version.stdout.startswith("cnnsearch ")
 
 
-def verb_in_process(args: list[str], capsys) -> subprocess.CompletedProcess:
-    """`cnnsearch ARGS` through the same `main` as the command, in this process: each verb's
-    own interpreter would import torch again (~2 s each; the entry itself is tested above)."""
-    from search.commands import main
-
-    capsys.readouterr()
-    try:
-        code = main(args)
-    except SystemExit as exit_:  # argparse's own exits
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
-
-
-def test_every_verb_runs_for_real(tmp_path, data_root, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_every_verb_runs_for_real(tmp_path, data_root):
     url = f"sqlite:///{tmp_path / 's.db'}"
     listed = cnnsearch(["run", "--list"], tmp_path)  # one verb through `python -m`
     assert listed.returncode == 0 and "cnn20k" in listed.stdout
 
     def cnnsearch_(args: list[str]) -> subprocess.CompletedProcess:
-        return verb_in_process(args, capsys)
+        """The verb through the command's `main`, in this process: each verb's own interpreter
+        would import torch again (~2 s each; the entry itself is tested above)."""
+        return run_here(args, tmp_path, entry=commands.main)
 
     ran = cnnsearch_(["run", "--study", "lr-sweep", "--storage", url, "--plain"])
     assert ran.returncode == 0, ran.stderr
